@@ -1,0 +1,25 @@
+# medsr_nb — one command sets up and runs the study, one sets up and runs the tests (see README.md).
+SHELL := /bin/bash
+PROFILE ?= quick
+PY := .venv/bin/python
+STAMP := .venv/.setup-stamp
+
+.PHONY: setup test study docs export clean-nbs
+setup: $(STAMP)
+$(STAMP): settings.ini setup.py constraints.txt scripts/setup_env.sh
+	bash scripts/setup_env.sh
+	touch $(STAMP)
+
+test: setup            ## every notebook's tests + a smoke run of the study + the docs site in Chromium
+	bash scripts/test.sh
+
+study: setup           ## the whole study for PROFILE (quick: CPU, ~30 min; full: GPU)
+	$(PY) scripts/run_study.py --profile $(PROFILE)
+
+docs: setup            ## offline HTML docs in site/ (nbdev_docs needs Quarto), checked in headless Chromium
+	$(PY) scripts/build_docs.py
+	bash scripts/ensure_chromium.sh
+	$(PY) scripts/check_docs.py
+
+export: setup
+	.venv/bin/nbdev_export && .venv/bin/nbdev_clean

@@ -1,0 +1,62 @@
+"""Offline docs site from the notebooks (MkDocs + mkdocs-jupyter), for machines without Quarto.
+
+`nbdev_docs` (Quarto) stays the canonical nbdev renderer where Quarto exists; this builds the same notebooks, with
+the outputs stored in them, into `site/`. Cells marked `#| hide` are dropped and nbdev directive lines are removed,
+as nbdev's own renderer does. Usage: python scripts/build_docs.py [--site DIR]
+"""
+import json, re, shutil, subprocess, sys, argparse
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DIRECTIVE = re.compile(r'^\s*#\s*\|')
+
+def clean_nb(src: Path, dst: Path):
+    nb = json.loads(src.read_text())
+    cells = []
+    for c in nb['cells']:
+        text = ''.join(c['source']) if isinstance(c['source'], list) else c['source']
+        if c['cell_type'] == 'raw': continue  # frontmatter
+        if c['cell_type'] == 'code':
+            lines = text.split('\n')
+            dirs = [l for l in lines if DIRECTIVE.match(l)]
+            if any(re.search(r'\|\s*(hide|default_exp)\b', l) for l in dirs) and not any('export' in l and 'default_exp' not in l for l in dirs):
+                continue
+            if any(re.search(r'\|\s*hide\b', l) for l in dirs): continue
+            text = '\n'.join(l for l in lines if not DIRECTIVE.match(l)).strip('\n')
+            if not text: continue
+        c['source'] = text
+        cells.append(c)
+    nb['cells'] = cells
+    dst.write_text(json.dumps(nb))
+
+def title_of(nb: Path) -> str:
+    for c in json.loads(nb.read_text())['cells']:
+        s = ''.join(c['source']) if isinstance(c['source'], list) else c['source']
+        m = re.search(r'^#\s+(.+)$', s, re.M)
+        if c['cell_type'] == 'markdown' and m: return m.group(1).strip()
+    return nb.stem
+
+def main(site: Path):
+    src = ROOT/'_docs_src'
+    shutil.rmtree(src, ignore_errors=True); src.mkdir()
+    nbs = sorted((ROOT/'nbs').glob('*.ipynb'))
+    nav = []
+    for nb in nbs:
+        clean_nb(nb, src/nb.name)
+        entry = {('Home' if nb.stem == 'index' else f'{nb.stem}: {title_of(nb)}'): nb.name}
+        if nb.stem == 'index': nav.insert(0, entry)
+        else: nav.append(entry)
+    (src/'data.md').write_text((ROOT/'data'/'README.md').read_text())
+    nav.append({'Data sets': 'data.md'})
+    cfg = {'site_name': 'medsr_nb', 'docs_dir': str(src), 'site_dir': str(site), 'use_directory_urls': True,
+           'theme': {'name': 'material', 'font': False}, 'nav': nav,
+           'plugins': [{'mkdocs-jupyter': {'execute': False, 'include_source': True, 'ignore_h1_titles': False}}],
+           'markdown_extensions': ['tables', 'admonition']}
+    (ROOT/'mkdocs.generated.yml').write_text(json.dumps(cfg, indent=1))  # JSON is valid YAML
+    r = subprocess.run([sys.executable, '-m', 'mkdocs', 'build', '-q', '-f', str(ROOT/'mkdocs.generated.yml')], cwd=ROOT)
+    if r.returncode: sys.exit(r.returncode)
+    print(f'docs site: {site}/index.html ({len(nbs)} notebooks)')
+
+if __name__ == '__main__':
+    ap = argparse.ArgumentParser(); ap.add_argument('--site', default=str(ROOT/'site'))
+    main(Path(ap.parse_args().site).resolve())

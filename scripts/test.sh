@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The README's test command (`make test`) runs this after setting up .venv:
+#   1. the library is in step with the notebooks (nbdev_export changes nothing),
+#   2. every notebook's tests (nbdev_test; cells flagged `slow` skipped),
+#   3. a smoke run of the whole papermill study (profile `smoke`) in a scratch results folder,
+#   4. the offline docs site, rendered and checked in headless Chromium.
+# Ends with one summary line "tests: N passed, M failed" and a non-zero exit status on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+. .venv/bin/activate
+export PYTHONWARNINGS=ignore NO_MKDOCS_2_WARNING=1
+passed=0; failed=0; failures=()
+ok()   { passed=$((passed+1)); echo "PASS $1"; }
+bad()  { failed=$((failed+1)); failures+=("$1"); echo "FAIL $1"; }
+
+# 1. exported library in step with the notebooks
+if git rev-parse --git-dir >/dev/null 2>&1; then
+  nbdev_export >/dev/null 2>&1
+  if git diff --quiet -- medsr_nb && [ -z "$(git status --porcelain -- medsr_nb)" ]; then ok "nbdev_export: medsr_nb/ matches nbs/"
+  else bad "nbdev_export: medsr_nb/ differs from nbs/"; git status --porcelain -- medsr_nb | head; fi
+fi
+
+# 2. notebook tests, one nbdev_test per notebook so each counts
+for nb in nbs/*.ipynb; do
+  t0=$SECONDS
+  if out=$(nbdev_test --path "$nb" 2>&1); then ok "nbdev_test $nb ($((SECONDS-t0))s)"
+  else bad "nbdev_test $nb"; echo "$out" | tail -40; fi
+done
+
+# 3. smoke run of the study (papermill notebooks 03–06)
+scratch=$(mktemp -d)
+if MEDSR_RESULTS="$scratch/results" MEDSR_DATA="$scratch/data" python scripts/run_study.py --profile smoke --check; then
+  ok "study smoke run (scripts/run_study.py --profile smoke)"
+else bad "study smoke run"; fi
+
+# 4. docs site
+if python scripts/build_docs.py && bash scripts/ensure_chromium.sh && python scripts/check_docs.py; then ok "docs site renders in Chromium"
+else bad "docs site"; fi
+
+[ ${#failures[@]} -gt 0 ] && printf 'failed: %s\n' "${failures[@]}"
+echo "tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
