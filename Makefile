@@ -4,7 +4,7 @@ PROFILE ?= quick
 PY := .venv/bin/python
 STAMP := .venv/.setup-stamp
 
-.PHONY: setup test study docs export clean-nbs
+.PHONY: setup test study docs export readme
 setup: $(STAMP)
 $(STAMP): settings.ini setup.py constraints.txt scripts/setup_env.sh
 	bash scripts/setup_env.sh
@@ -23,3 +23,6 @@ docs: setup            ## offline HTML docs in site/ (nbdev_docs needs Quarto), 
 
 export: setup
 	.venv/bin/nbdev_export && .venv/bin/nbdev_clean
+
+readme: setup          ## README.md from nbs/index.ipynb (what nbdev_readme does, without Quarto)
+	.venv/bin/jupyter nbconvert --to markdown nbs/index.ipynb --output-dir . --output README
