@@ -41,7 +41,6 @@ def execute_inprocess(src: Path, dst: Path, params: dict):
                 b = io.BytesIO(); plt.figure(n).savefig(b, format='png', dpi=80, bbox_inches='tight'); figs.append(b.getvalue())
             plt.close('all')
         plt.show = show
-        lines = code.split('\n'); last = lines[-1] if lines and lines[-1] and not lines[-1].startswith((' ', '#')) else None
         try:
             with contextlib.redirect_stdout(buf):
                 exec(compile(code, f'{src.name}', 'exec'), ns)
