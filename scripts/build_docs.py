@@ -19,9 +19,9 @@ def clean_nb(src: Path, dst: Path):
         if c['cell_type'] == 'code':
             lines = text.split('\n')
             dirs = [l for l in lines if DIRECTIVE.match(l)]
-            if any(re.search(r'\|\s*(hide|default_exp)\b', l) for l in dirs) and not any('export' in l and 'default_exp' not in l for l in dirs):
-                continue
-            if any(re.search(r'\|\s*hide\b', l) for l in dirs): continue
+            hide = any(re.search(r'\|\s*hide\b', l) for l in dirs)
+            only_default_exp = any('default_exp' in l for l in dirs) and not any(re.search(r'\|\s*export', l) for l in dirs)
+            if hide or only_default_exp: continue
             text = '\n'.join(l for l in lines if not DIRECTIVE.match(l)).strip('\n')
             if not text: continue
         c['source'] = text
