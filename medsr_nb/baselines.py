@@ -193,12 +193,13 @@ class PerceptualLoss(nn.Module):
 
 # %% ../nbs/02d_baselines.ipynb #7667b964
 ESRGAN_CONFIGS: dict[str, dict] = {
-    'esrgan':          dict(w_pixel=1e-2, w_percep=1.0, w_gan=5e-3),
+    'esrgan':          dict(w_pixel=1.0, w_percep=0.1, w_gan=5e-3),    # the study's: L1 holds the intensities
+    'esrgan_paper':    dict(w_pixel=1e-2, w_percep=1.0, w_gan=5e-3),   # the paper's (collapses on MRI, see above)
     'esrgan_nopercep': dict(w_pixel=1.0, w_percep=0.0, w_gan=5e-3),   # L1 becomes the content term (weight 1)
 }
 
 class ESRGANLoss(nn.Module):
-    "ESRGAN's generator (L1 + perceptual + RaGAN) and discriminator (RaGAN) objectives."
+    "ESRGAN's generator (L1 + perceptual + RaGAN) and discriminator (RaGAN) objectives; defaults: the paper's weights."
     def __init__(self, w_pixel: float = 1e-2, w_percep: float = 1.0, w_gan: float = 5e-3,
                  backbone: str = 'vgg16', layer: str = 'conv5_3', features: nn.Sequential | None = None):
         super().__init__()
@@ -216,6 +217,6 @@ class ESRGANLoss(nn.Module):
         return d_loss(real_logits, fake_logits)
 
 def esrgan_loss(config: str = 'esrgan', **kw) -> ESRGANLoss:
-    "The ESRGAN loss of a named configuration ('esrgan', 'esrgan_nopercep'), overrides in `kw`."
+    "The ESRGAN loss of a named configuration (see `ESRGAN_CONFIGS`), overrides in `kw`."
     if config not in ESRGAN_CONFIGS: raise KeyError(f"unknown ESRGAN config {config!r}; choose one of {', '.join(ESRGAN_CONFIGS)}")
     return ESRGANLoss(**{**ESRGAN_CONFIGS[config], **kw})

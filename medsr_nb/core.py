@@ -4,14 +4,14 @@
 
 # %% ../nbs/00_core.ipynb #aaa83b22
 from __future__ import annotations
-import os, random, json, tempfile, contextlib, dataclasses
+import os, re, random, json, tempfile, contextlib, dataclasses
 from pathlib import Path
 import numpy as np
 
 # %% auto #0
 __all__ = ['TASKS', 'N_TASKS', 'CT_RANGE', 'CT_DISPLAY_WINDOW', 'PROFILES', 'project_root', 'data_dir', 'results_dir',
            'shared_data_dir', 'require_file', 'seed_everything', 'rng_for', 'atomic_path', 'atomic_write_text',
-           'atomic_write_json', 'Task', 'get_task', 'window_bounds', 'get_profile']
+           'atomic_write_json', 'Task', 'get_task', 'window_bounds', 'get_profile', 'study_name']
 
 # %% ../nbs/00_core.ipynb #fd403469
 def project_root(start: str | Path | None = None) -> Path:
@@ -129,3 +129,8 @@ def get_profile(name: str, **overrides) -> dict:
     bad = set(overrides) - set(p)
     if bad: raise KeyError(f"unknown profile keys {sorted(bad)}")
     p.update(overrides); return p
+
+def study_name(profile: str, source: str = 'synthetic') -> str:
+    "The name a study run's files carry: the profile, plus the data source when it is not the embedded phantoms."
+    if not re.fullmatch(r'[a-z0-9_]+', source): raise ValueError(f"source must be a plain lower-case name, got {source!r}")
+    return profile if source == 'synthetic' else f'{profile}-{source}'

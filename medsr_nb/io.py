@@ -10,17 +10,18 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch.utils.data import Dataset
-from .core import get_task, CT_DISPLAY_WINDOW, rng_for, require_file, atomic_path, atomic_write_json
+from .core import get_task, CT_DISPLAY_WINDOW, rng_for, require_file, atomic_path, atomic_write_json, data_dir
 from .preprocess import (DataError, MissingDataError, hu_to_unit, percentile_normalise, canonical_zyx,
                                  zyx_to_ras, dicom_affine, align_slices)
 from .physics import fft2c, ifft2c, fastmri_mask, mri_undersample, kspace_truncate, bicubic_down_up
 _all_ = ['DataError', 'MissingDataError']   # re-exported: `from medsr_nb.io import DataError`
 
 # %% auto #0
-__all__ = ['BRATS_LABELS', 'dcmread', 'dicom_hu', 'list_dicom_series', 'read_dicom_series', 'read_nifti', 'read_volume',
-           'save_nifti', 'mayo_pairs', 'read_mayo_slice', 'MayoPairs', 'read_fastmri_h5', 'rss', 'center_crop',
-           'truncation_mask', 'kspace_mask', 'FastMRISlices', 'brats_labels', 'brats_cases', 'BraTSSlices',
-           'split_by_patient', 'write_split_manifest', 'read_split_manifest', 'DataError', 'MissingDataError']
+__all__ = ['BRATS_LABELS', 'REAL_SOURCES', 'dcmread', 'dicom_hu', 'list_dicom_series', 'read_dicom_series', 'read_nifti',
+           'read_volume', 'save_nifti', 'mayo_pairs', 'read_mayo_slice', 'MayoPairs', 'read_fastmri_h5', 'rss',
+           'center_crop', 'truncation_mask', 'kspace_mask', 'FastMRISlices', 'brats_labels', 'brats_cases',
+           'BraTSSlices', 'split_by_patient', 'write_split_manifest', 'read_split_manifest', 'InMemoryPairs',
+           'source_root', 'real_dataset', 'study_datasets', 'write_brats_demo', 'DataError', 'MissingDataError']
 
 # %% ../nbs/01e_io.ipynb #d2a95f32
 _NOT_DICOM = {'.md', '.txt', '.json', '.csv', '.nii', '.gz', '.npy', '.npz', '.h5', '.png', '.jpg', '.jpeg', '.xml',
@@ -556,3 +557,94 @@ def read_split_manifest(path) -> dict[str, list[str]]:
     p = require_file(path, 'split manifest')
     try: return json.loads(p.read_text())['splits']
     except Exception as e: raise DataError(f'{p}: not a split manifest ({type(e).__name__}: {e})') from e
+
+# %% ../nbs/01e_io.ipynb #9a9c56e0
+REAL_SOURCES: dict[str, str] = {'mayo': 'mayo', 'fastmri': 'fastmri', 'brats': 'brats2021'}   # source → folder in data/
+
+class InMemoryPairs(Dataset):
+    "The items `indices` of dataset `base`, read once into memory, in the project's item format."
+    def __init__(self, base: Dataset, indices, split: str = '', progress: bool = True):
+        from tqdm.auto import tqdm
+        items = [base[i] for i in tqdm(list(indices), desc=f'reading {split or "items"}', disable=not progress, leave=False)]
+        if not items: raise MissingDataError(f'{split or "dataset"}: no items to read')
+        shape = tuple(items[0]['input'].shape)
+        for it in items:
+            for k in ('input', 'target'):
+                if tuple(it[k].shape) != shape:
+                    raise DataError(f"{it['meta'].get('source', '?')}: {k} shape {tuple(it[k].shape)} differs from {shape} of "
+                                    f"{items[0]['meta'].get('source', '?')}; set a common size")
+            if not torch.isfinite(it['input']).all() or not torch.isfinite(it['target']).all():
+                raise DataError(f"{it['meta'].get('source', '?')}: non-finite values in the slice")
+        self.inputs, self.targets = torch.stack([it['input'] for it in items]), torch.stack([it['target'] for it in items])
+        self.labels, self.tasks = torch.stack([it['label'] for it in items]), torch.stack([it['task'] for it in items])
+        self.metas = [dict(it['meta'], split=split) for it in items]
+        self.split = split
+    def __len__(self) -> int: return len(self.inputs)
+    def __getitem__(self, i: int) -> dict:
+        return dict(input=self.inputs[i], target=self.targets[i], label=self.labels[i], task=self.tasks[i], meta=self.metas[i])
+    @property
+    def has_labels(self) -> bool: return all(m.get('has_label', False) for m in self.metas)
+    def __repr__(self): return f"InMemoryPairs({self.split}, n={len(self)}, size={tuple(self.inputs.shape[-2:])})"
+
+def source_root(source: str, root=None) -> Path:
+    "The folder of real data set `source`: `root` if given, else `data/<folder>` (see `REAL_SOURCES`)."
+    if source not in REAL_SOURCES: raise ValueError(f"unknown source {source!r}; choose synthetic, {', '.join(REAL_SOURCES)}")
+    return Path(root) if root is not None else data_dir()/REAL_SOURCES[source]
+
+def real_dataset(source: str, task: str, root=None, size: int | None = None, seed: int = 0) -> tuple[Dataset, list[str]]:
+    "The whole real data set `source` for `task` at `size`, and each item's patient id."
+    root = source_root(source, root)
+    require_file(root, f'{source} data folder', hint='see data/README.md for how to obtain it and the expected layout')
+    t = get_task(task)
+    if source == 'mayo':
+        if t.name != 'ct_dose25': raise ValueError(f"Mayo LDCT pairs are quarter dose: use task ct_dose25, not {t.name}")
+        ds = MayoPairs(root, size=size, task=t.name); return ds, [p['patient'] for p in ds.pairs]
+    if t.modality != 'mri': raise ValueError(f"{source} is MRI; task {t.name} is {t.modality}")
+    if source == 'fastmri':
+        ds = FastMRISlices(root, task=t.name, crop=size or 320, seed=seed); return ds, [f for f, _ in ds.items]
+    ds = BraTSSlices(root, task=t.name, size=size, seed=seed); return ds, [ds.cases[ci]['case'] for ci, _ in ds.items]
+
+def study_datasets(profile: dict, task: str, source: str = 'synthetic', root=None, seed: int = 0,
+                   split_path=None, progress: bool = True, **kw) -> dict[str, Dataset]:
+    "Train/val/test datasets of `task` for a study `profile`: the embedded phantoms, or real data split by patient."
+    if source == 'synthetic':
+        from medsr_nb.datasets import profile_datasets
+        return profile_datasets(profile, task, seed=seed, progress=progress, **kw)
+    where = source_root(source, root)
+    base, groups = real_dataset(source, task, where, profile['size'], seed)
+    splits = split_by_patient(groups, seed=seed)
+    for name in ('train', 'val', 'test'):
+        if not splits[name]:
+            raise MissingDataError(f"{where}: {len(set(groups))} patient(s) found; a patient-level train/val/test split "
+                                   "needs at least 3 (no patient may be in two splits)")
+    write_split_manifest(split_path or data_dir()/'splits'/f'{source}_seed{seed}.json', splits,
+                         source=source, root=str(where), seed=seed)
+    out = {}
+    for name in ('train', 'val', 'test'):
+        keep = set(splits[name]); idx = [i for i, g in enumerate(groups) if g in keep]
+        n = int(profile[f'n_{name}'])
+        if len(idx) > n: idx = [idx[j] for j in np.linspace(0, len(idx) - 1, n).round().astype(int)]
+        out[name] = InMemoryPairs(base, idx, name, progress)
+    return out
+
+# %% ../nbs/01e_io.ipynb #7d765986
+def write_brats_demo(root, n_cases: int = 3, size: int = 64, nz: int = 12, seed: int = 0) -> Path:
+    "Write `n_cases` phantom cases in the BraTS 2021 layout under `root` (see above); returns `root`."
+    from medsr_nb.phantoms import mri_phantom, MRI_LABELS
+    root = Path(root)
+    to_brats = np.zeros(max(MRI_LABELS.values()) + 1, np.uint8)
+    to_brats[MRI_LABELS['oedema']], to_brats[MRI_LABELS['tumour_core']] = 2, 4
+    for c in range(n_cases):
+        case = f'DEMO_{c:05d}'
+        vols = {m: np.zeros((nz, size, size), np.float32) for m in ('t1', 't2')}
+        seg = np.zeros((nz, size, size), np.uint8)
+        for z in range(nz):
+            for m in vols:   # the same draw in both contrasts: identical geometry and labels
+                img, lab, meta = mri_phantom(rng_for(seed, c, z), size, m)
+                vols[m][z] = img
+            seg[z] = to_brats[lab]
+        affine = np.diag([meta['pixel_mm']] * 2 + [1., 1.])   # RAS, pixel_mm in-plane, 1 mm slices
+        for name, m in (('t1', 't1'), ('t1ce', 't1'), ('t2', 't2'), ('flair', 't2')):
+            save_nifti(root/case/f'{case}_{name}.nii.gz', vols[m] * 1000, affine, np.int16)
+        save_nifti(root/case/f'{case}_seg.nii.gz', seg, affine, np.uint8)
+    return root

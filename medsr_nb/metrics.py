@@ -10,12 +10,13 @@ import numpy as np
 import torch
 from torch import nn
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
-from .core import CT_RANGE, CT_DISPLAY_WINDOW, window_bounds
+from pathlib import Path
+from .core import CT_RANGE, CT_DISPLAY_WINDOW, window_bounds, atomic_path
 from .pretrained import backbone_path, backbone_features
 
 # %% auto #0
 __all__ = ['psnr', 'ssim', 'to_hu', 'to_window', 'to_unit', 'image_metrics', 'lpips_status', 'LPIPS', 'evaluate_batch',
-           'summarize', 'summarize_frame', 'fmt_summary']
+           'summarize', 'summarize_frame', 'fmt_summary', 'display_image', 'save_restored', 'load_restored']
 
 # %% ../nbs/02f_metrics.ipynb #3627a85d
 def _as2d(x) -> np.ndarray:
@@ -172,3 +173,27 @@ def fmt_summary(s: dict, digits: int = 2) -> str:
     if not np.isfinite(s['mean']): return 'n/a' if np.isnan(s['mean']) else f"{s['mean']}"
     f = lambda x: f"{x:.{digits}f}"
     return f"{f(s['mean'])} ± {f(s['std'])} [{f(s['ci_low'])}, {f(s['ci_high'])}]"
+
+# %% ../nbs/02f_metrics.ipynb #33841dba
+def display_image(x, modality: str) -> np.ndarray:
+    "An image in [-1, 1] as displayed, in [0, 1]: CT in the abdomen window (`CT_DISPLAY_WINDOW`), MRI magnitude."
+    if modality == 'ct': return to_window(x)
+    if modality == 'mri': return to_unit(x)
+    raise ValueError(f"unknown modality {modality!r}; expected 'ct' or 'mri'")
+
+def save_restored(path, images: dict[str, torch.Tensor], label: torch.Tensor, chosen_nfe: dict[str, int]):
+    "Atomically save a task's test `images` (name → tensor in [-1, 1]; must hold 'input' and 'target') as float16, `label` as uint8."
+    missing = {'input', 'target'} - set(images)
+    if missing: raise KeyError(f"images must include {sorted(missing)}")
+    if label.min() < 0 or label.max() > 255: raise ValueError("labels must lie in 0..255 to be stored as uint8")
+    with atomic_path(path) as tmp:
+        torch.save({'label': label.to(torch.uint8), 'chosen_nfe': {k: int(v) for k, v in chosen_nfe.items()},
+                    **{k: v.detach().cpu().half() for k, v in images.items()}}, tmp)
+
+def load_restored(path) -> dict:
+    "What `save_restored` wrote, with images back in float32 and `label` as int64."
+    path = Path(path)
+    if not path.exists(): raise FileNotFoundError(f"{path}: no restored test images; run 04_evaluate for this task first")
+    r = torch.load(path, weights_only=True)
+    return {k: v.long() if k == 'label' else v.float() if torch.is_tensor(v) and v.is_floating_point() else v
+            for k, v in r.items()}

@@ -236,7 +236,8 @@ MODELS: dict[str, ModelSpec] = {
     'sit_gvp': ModelSpec(SiTModule, dict(path='gvp', start='noise'), 'SiT, GVP (variance-preserving) interpolant from noise'),
     'sit_deg': ModelSpec(SiTModule, dict(path='linear', start='degraded'), 'SiT, linear interpolant from the degraded image + noise'),
     'unet': ModelSpec(UNetModule, {}, 'MONAI U-Net, residual L1 regression'),
-    'esrgan': ModelSpec(ESRGANModule, {}, 'ESRGAN: RRDB + RaGAN + VGG16 perceptual + L1'),
+    'esrgan': ModelSpec(ESRGANModule, {}, 'ESRGAN: RRDB + RaGAN + L1 + VGG16 perceptual (L1 weight 1, perceptual 0.1)'),
+    'esrgan_paper': ModelSpec(ESRGANModule, {}, "ESRGAN with the paper's loss weights (L1 1e-2, perceptual 1)"),
     'esrgan_nopercep': ModelSpec(ESRGANModule, {}, 'ESRGAN without the perceptual term (RaGAN + L1)'),
 }
 

@@ -3,12 +3,14 @@
     python scripts/run_study.py --profile quick        # what `make study` runs (CPU, embedded phantoms)
     python scripts/run_study.py --profile full         # GPU-sized study
     python scripts/run_study.py --profile smoke --check  # seconds-long end-to-end run used by `make test`
+    python scripts/run_study.py --profile full --source brats --tasks mri_acc4   # on real data (see data/README.md)
 
-Stages (each notebook executed with the `medsr_nb` kernel and saved, executed, under results/):
-  03_train    per task × model → results/runs/<profile>/<task>/<model>/train.ipynb
-  04_evaluate per task         → results/metrics/<profile>_<task>.csv
-  05_segment  per task         → results/metrics/<profile>_<task>_dice.csv
-  06_report   once             → results/report/report_<profile>.ipynb, tables/, figures/, README results table
+Stages (each notebook executed with the `medsr_nb` kernel and saved, executed, under results/; <study> is the
+profile, or <profile>-<source> on real data, e.g. full-brats):
+  03_train    per task × model → results/runs/<study>/<task>/<model>/train.ipynb
+  04_evaluate per task         → results/metrics/<study>_<task>.csv
+  05_segment  per task         → results/metrics/<study>_<task>_dice.csv
+  06_report   once             → results/report/report_<study>.ipynb, tables/, figures/, README results table
 Interrupt and rerun to resume: a stage whose `.done.json` marker exists with the same parameters is skipped, and
 training resumes from its last checkpoint. Executed notebooks and markers are written atomically.
 """
@@ -17,7 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from medsr_nb.core import get_profile, results_dir, atomic_path, atomic_write_json, get_task  # noqa: E402
+from medsr_nb.core import get_profile, results_dir, atomic_path, atomic_write_json, get_task, study_name  # noqa: E402
 
 STUDY_MODELS = ['unet', 'esrgan', 'dit', 'sit', 'sit_deg']
 
@@ -91,6 +93,9 @@ def main():
     ap.add_argument('--engine', choices=['papermill', 'inprocess'], default='papermill',
                     help='papermill (Jupyter kernel `medsr_nb`) or inprocess (no Jupyter needed)')
     ap.add_argument('--stages', default='train,evaluate,segment,report', help='which stages to run')
+    ap.add_argument('--source', default='synthetic', choices=['synthetic', 'mayo', 'fastmri', 'brats'],
+                    help='embedded phantoms (default) or a real data set (see data/README.md)')
+    ap.add_argument('--data-root', default='', help="folder of the real data set ('' = data/<source folder>)")
     a = ap.parse_args()
     ov = {}
     for kv in a.set:
@@ -100,33 +105,39 @@ def main():
     cfg = get_profile(a.profile, **ov)
     overrides = json.dumps(ov, sort_keys=True)
     stages = a.stages.split(',')
-    tasks = a.tasks.split(',') if a.tasks else cfg['tasks']
+    if a.tasks: tasks = a.tasks.split(',')
+    elif a.source == 'mayo': tasks = ['ct_dose25']          # the Mayo pairs are quarter dose
+    elif a.source != 'synthetic': tasks = [t for t in cfg['tasks'] if get_task(t).modality == 'mri']
+    else: tasks = cfg['tasks']
     for t in tasks: get_task(t)
     models = a.models.split(',')
     res = results_dir()
-    print(f'[study] profile={a.profile} tasks={tasks} models={models} overrides={overrides} results={res}')
+    study = study_name(a.profile, a.source)
+    data = dict(source=a.source, data_root=str(Path(a.data_root).resolve()) if a.data_root else '')
+    print(f'[study] {study}: profile={a.profile} source={a.source} tasks={tasks} models={models} overrides={overrides} results={res}')
     # a run killed hard (SIGKILL, power loss) can leave hidden temporaries of atomic writes; targets are never partial
     for stale in res.glob('**/.*.tmp*') if res.exists() else []: stale.unlink()
     ran, kw = [], dict(force=a.force, engine=a.engine)
     for task in tasks:
         if 'train' in stages:
             for model in models:
-                ran.append(run_nb('03_train.ipynb', res/'runs'/a.profile/task/model/'train.ipynb',
-                                  dict(model=model, task=task, profile=a.profile, seed=a.seed, overrides=overrides), **kw))
+                ran.append(run_nb('03_train.ipynb', res/'runs'/study/task/model/'train.ipynb',
+                                  dict(model=model, task=task, profile=a.profile, seed=a.seed, overrides=overrides, **data), **kw))
         if 'evaluate' in stages:
-            ran.append(run_nb('04_evaluate.ipynb', res/'runs'/a.profile/task/'evaluate.ipynb',
-                              dict(task=task, profile=a.profile, models=','.join(models), seed=a.seed, overrides=overrides), **kw))
+            ran.append(run_nb('04_evaluate.ipynb', res/'runs'/study/task/'evaluate.ipynb',
+                              dict(task=task, profile=a.profile, models=','.join(models), seed=a.seed, overrides=overrides, **data), **kw))
         if 'segment' in stages:
-            ran.append(run_nb('05_segment.ipynb', res/'runs'/a.profile/task/'segment.ipynb',
-                              dict(task=task, profile=a.profile, models=','.join(models), seed=a.seed, overrides=overrides), **kw))
+            ran.append(run_nb('05_segment.ipynb', res/'runs'/study/task/'segment.ipynb',
+                              dict(task=task, profile=a.profile, models=','.join(models), seed=a.seed, overrides=overrides, **data), **kw))
     if 'report' in stages:
-        ran.append(run_nb('06_report.ipynb', res/'report'/f'report_{a.profile}.ipynb',
-                          dict(profile=a.profile, tasks=','.join(tasks), models=','.join(models), overrides=overrides),
+        ran.append(run_nb('06_report.ipynb', res/'report'/f'report_{study}.ipynb',
+                          dict(profile=a.profile, tasks=','.join(tasks), models=','.join(models), overrides=overrides,
+                               source=a.source),
                           force=True, engine=a.engine))
     if not all(ran): print('[study] some study notebooks do not exist yet; ran what exists')
     if a.check:
-        need = [res/'metrics'/f'{a.profile}_{t}.csv' for t in tasks] + [res/'metrics'/f'{a.profile}_{t}_dice.csv' for t in tasks]
-        need += [res/'tables'/f'{a.profile}_summary.csv', res/'report'/f'report_{a.profile}.ipynb']
+        need = [res/'metrics'/f'{study}_{t}.csv' for t in tasks] + [res/'metrics'/f'{study}_{t}_dice.csv' for t in tasks]
+        need += [res/'tables'/f'{study}_summary.csv', res/'report'/f'report_{study}.ipynb']
         missing = [str(p) for p in need if not p.exists()]
         if missing: sys.exit(f'[study] missing outputs: {missing}')
         print('[study] check: all expected outputs exist')

@@ -2,7 +2,8 @@
 # The README's test command (`make test`) runs this after setting up .venv:
 #   1. the library is in step with the notebooks (nbdev_export changes nothing),
 #   2. every notebook's tests (nbdev_test; cells flagged `slow` skipped),
-#   3. a smoke run of the whole papermill study (profile `smoke`) in a scratch results folder,
+#   3. a smoke run of the whole papermill study (profile `smoke`) in a scratch results folder, on the phantoms
+#      and on phantom cases written as BraTS files (the real-data path),
 #   4. the offline docs site, rendered and checked in headless Chromium.
 # Ends with one summary line "tests: N passed, M failed" and a non-zero exit status on any failure.
 set -uo pipefail
@@ -32,6 +33,13 @@ scratch=$(mktemp -d)
 if MEDSR_RESULTS="$scratch/results" MEDSR_DATA="$scratch/data" python scripts/run_study.py --profile smoke --check; then
   ok "study smoke run (scripts/run_study.py --profile smoke)"
 else bad "study smoke run"; fi
+
+# 3b. the real-data path (file discovery, patient split, tumour labels) on phantom cases written in the BraTS layout
+if python -c "from medsr_nb.io import write_brats_demo; write_brats_demo('$scratch/brats_demo', n_cases=3, size=32, nz=12)" &&
+   MEDSR_RESULTS="$scratch/results" MEDSR_DATA="$scratch/data" python scripts/run_study.py --profile smoke \
+     --source brats --data-root "$scratch/brats_demo" --check; then
+  ok "study smoke run on BraTS-layout files (--source brats)"
+else bad "study smoke run --source brats"; fi
 
 # 4. docs site
 if python scripts/build_docs.py && bash scripts/ensure_chromium.sh && python scripts/check_docs.py; then ok "docs site renders in Chromium"
