@@ -10,6 +10,8 @@ profile, or <profile>-<source> on real data, e.g. full-brats):
   03_train    per task × model → results/runs/<study>/<task>/<model>/train.ipynb
   04_evaluate per task         → results/metrics/<study>_<task>.csv
   05_segment  per task         → results/metrics/<study>_<task>_dice.csv
+  07_transfer once             → results/tables/<study>_transfer.md: the phantom-trained models on the real sample
+                                 scans in ../shared/data (skipped when they are absent or on real data)
   06_report   once             → results/report/report_<study>.ipynb, tables/, figures/, README results table
 Interrupt and rerun to resume: a stage whose `.done.json` marker exists with the same parameters is skipped, and
 training resumes from its last checkpoint. Executed notebooks and markers are written atomically.
@@ -19,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from medsr_nb.core import get_profile, results_dir, atomic_path, atomic_write_json, get_task, study_name  # noqa: E402
+from medsr_nb.core import get_profile, results_dir, shared_data_dir, atomic_path, atomic_write_json, get_task, study_name  # noqa: E402
 
 STUDY_MODELS = ['unet', 'esrgan', 'dit', 'sit', 'sit_deg']
 
@@ -92,7 +94,7 @@ def main():
                     help='override a profile key (value parsed as JSON), e.g. --set size=128 --set max_steps=600')
     ap.add_argument('--engine', choices=['papermill', 'inprocess'], default='papermill',
                     help='papermill (Jupyter kernel `medsr_nb`) or inprocess (no Jupyter needed)')
-    ap.add_argument('--stages', default='train,evaluate,segment,report', help='which stages to run')
+    ap.add_argument('--stages', default='train,evaluate,segment,transfer,report', help='which stages to run')
     ap.add_argument('--source', default='synthetic', choices=['synthetic', 'mayo', 'fastmri', 'brats'],
                     help='embedded phantoms (default) or a real data set (see data/README.md)')
     ap.add_argument('--data-root', default='', help="folder of the real data set ('' = data/<source folder>)")
@@ -129,6 +131,14 @@ def main():
         if 'segment' in stages:
             ran.append(run_nb('05_segment.ipynb', res/'runs'/study/task/'segment.ipynb',
                               dict(task=task, profile=a.profile, models=','.join(models), seed=a.seed, overrides=overrides, **data), **kw))
+    transfer_tasks = [t for t in tasks if t in ('ct_dose25', 'mri_acc4')] if a.source == 'synthetic' else []
+    if 'transfer' in stages and transfer_tasks and not shared_data_dir().exists():
+        print(f'[study] 07_transfer skipped: no shared sample scans at {shared_data_dir()} (set MEDSR_SHARED_DATA)')
+        transfer_tasks = []
+    if 'transfer' in stages and transfer_tasks:
+        ran.append(run_nb('07_transfer.ipynb', res/'report'/f'transfer_{study}.ipynb',
+                          dict(profile=a.profile, tasks=','.join(transfer_tasks), models=','.join(models), seed=a.seed,
+                               overrides=overrides, shared=str(shared_data_dir())), force=True, engine=a.engine))
     if 'report' in stages:
         ran.append(run_nb('06_report.ipynb', res/'report'/f'report_{study}.ipynb',
                           dict(profile=a.profile, tasks=','.join(tasks), models=','.join(models), overrides=overrides,
@@ -138,6 +148,7 @@ def main():
     if a.check:
         need = [res/'metrics'/f'{study}_{t}.csv' for t in tasks] + [res/'metrics'/f'{study}_{t}_dice.csv' for t in tasks]
         need += [res/'tables'/f'{study}_summary.csv', res/'report'/f'report_{study}.ipynb']
+        if 'transfer' in stages and transfer_tasks: need += [res/'tables'/f'{study}_transfer.md']
         missing = [str(p) for p in need if not p.exists()]
         if missing: sys.exit(f'[study] missing outputs: {missing}')
         print('[study] check: all expected outputs exist')
