@@ -582,8 +582,6 @@ class InMemoryPairs(Dataset):
     def __len__(self) -> int: return len(self.inputs)
     def __getitem__(self, i: int) -> dict:
         return dict(input=self.inputs[i], target=self.targets[i], label=self.labels[i], task=self.tasks[i], meta=self.metas[i])
-    @property
-    def has_labels(self) -> bool: return all(m.get('has_label', False) for m in self.metas)
     def __repr__(self): return f"InMemoryPairs({self.split}, n={len(self)}, size={tuple(self.inputs.shape[-2:])})"
 
 def source_root(source: str, root=None) -> Path:

@@ -22,7 +22,7 @@ from .baselines import build_unet, build_rrdbnet, build_discriminator, esrgan_lo
 # %% auto #0
 __all__ = ['MODELS', 'task_tensor', 'batch_psnr', 'sample_seed', 'ema_warmup_multi_avg_fn', 'RestorationModule', 'DiTModule',
            'SiTModule', 'UNetModule', 'ESRGANModule', 'ModelSpec', 'build_module', 'AtomicCheckpointIO', 'fit',
-           'load_module']
+           'load_module', 'restore_batches']
 
 # %% ../nbs/02e_training.ipynb #278d2f4b
 def task_tensor(task, batch: int, device=None) -> torch.Tensor:
@@ -302,3 +302,11 @@ def load_module(ckpt_path: str | Path, map_location='cpu', **overrides) -> Resto
     m = build_module(**hp)
     m.load_state_dict(ck['state_dict'])
     return m.eval()
+
+@torch.no_grad()
+def restore_batches(module: RestorationModule, x: torch.Tensor, task, nfe: int | None = None, batch_size: int = 32,
+                    seed: int = 0, n_samples: int = 1) -> torch.Tensor:
+    "`module.restore` over a whole stack `x` (N,1,H,W), `batch_size` at a time on the module's device (seed + i for the batch from i); on the CPU."
+    outs = [module.restore(x[i:i + batch_size].to(module.device), task, nfe=nfe, seed=seed + i, n_samples=n_samples).float().cpu()
+            for i in range(0, len(x), batch_size)]
+    return torch.cat(outs, dim=-4)
