@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['TASKS', 'N_TASKS', 'CT_RANGE', 'CT_DISPLAY_WINDOW', 'PROFILES', 'project_root', 'data_dir', 'results_dir',
-           'shared_data_dir', 'require_file', 'seed_everything', 'rng_for', 'atomic_path', 'atomic_write_text',
-           'atomic_write_json', 'Task', 'get_task', 'window_bounds', 'get_profile', 'study_name']
+__all__ = ['TASKS', 'N_TASKS', 'CT_RANGE', 'CT_DISPLAY_WINDOW', 'PROFILES', 'REAL_SOURCES', 'project_root', 'data_dir',
+           'results_dir', 'shared_data_dir', 'require_file', 'seed_everything', 'rng_for', 'atomic_path',
+           'atomic_write_text', 'atomic_write_json', 'Task', 'get_task', 'window_bounds', 'get_profile', 'study_name']
 
 # %% ../nbs/00_core.ipynb #fd403469
 def project_root(start: str | Path | None = None) -> Path:
@@ -129,6 +129,8 @@ def get_profile(name: str, **overrides) -> dict:
     bad = set(overrides) - set(p)
     if bad: raise KeyError(f"unknown profile keys {sorted(bad)}")
     p.update(overrides); return p
+
+REAL_SOURCES: dict[str, str] = {'mayo': 'mayo', 'fastmri': 'fastmri', 'brats': 'brats2021'}   # real data set → its folder in data/
 
 def study_name(profile: str, source: str = 'synthetic') -> str:
     "The name a study run's files carry: the profile, plus the data source when it is not the embedded phantoms."

@@ -10,18 +10,18 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch.utils.data import Dataset
-from .core import get_task, CT_DISPLAY_WINDOW, rng_for, require_file, atomic_path, atomic_write_json, data_dir
+from .core import get_task, CT_DISPLAY_WINDOW, rng_for, require_file, atomic_path, atomic_write_json, data_dir, REAL_SOURCES
 from .preprocess import (DataError, MissingDataError, hu_to_unit, percentile_normalise, canonical_zyx,
                                  zyx_to_ras, dicom_affine, align_slices)
 from .physics import fft2c, ifft2c, fastmri_mask, mri_undersample, kspace_truncate, bicubic_down_up
 _all_ = ['DataError', 'MissingDataError']   # re-exported: `from medsr_nb.io import DataError`
 
 # %% auto #0
-__all__ = ['BRATS_LABELS', 'REAL_SOURCES', 'dcmread', 'dicom_hu', 'list_dicom_series', 'read_dicom_series', 'read_nifti',
-           'read_volume', 'save_nifti', 'mayo_pairs', 'read_mayo_slice', 'MayoPairs', 'read_fastmri_h5', 'rss',
-           'center_crop', 'truncation_mask', 'kspace_mask', 'FastMRISlices', 'brats_labels', 'brats_cases',
-           'BraTSSlices', 'split_by_patient', 'write_split_manifest', 'read_split_manifest', 'InMemoryPairs',
-           'source_root', 'real_dataset', 'study_datasets', 'write_brats_demo', 'DataError', 'MissingDataError']
+__all__ = ['BRATS_LABELS', 'dcmread', 'dicom_hu', 'list_dicom_series', 'read_dicom_series', 'read_nifti', 'read_volume',
+           'save_nifti', 'mayo_pairs', 'read_mayo_slice', 'MayoPairs', 'read_fastmri_h5', 'rss', 'center_crop',
+           'truncation_mask', 'kspace_mask', 'FastMRISlices', 'brats_labels', 'brats_cases', 'BraTSSlices',
+           'split_by_patient', 'write_split_manifest', 'read_split_manifest', 'InMemoryPairs', 'source_root',
+           'real_dataset', 'study_datasets', 'write_brats_demo', 'DataError', 'MissingDataError']
 
 # %% ../nbs/01e_io.ipynb #d2a95f32
 _NOT_DICOM = {'.md', '.txt', '.json', '.csv', '.nii', '.gz', '.npy', '.npz', '.h5', '.png', '.jpg', '.jpeg', '.xml',
@@ -559,8 +559,6 @@ def read_split_manifest(path) -> dict[str, list[str]]:
     except Exception as e: raise DataError(f'{p}: not a split manifest ({type(e).__name__}: {e})') from e
 
 # %% ../nbs/01e_io.ipynb #9a9c56e0
-REAL_SOURCES: dict[str, str] = {'mayo': 'mayo', 'fastmri': 'fastmri', 'brats': 'brats2021'}   # source → folder in data/
-
 class InMemoryPairs(Dataset):
     "The items `indices` of dataset `base`, read once into memory, in the project's item format."
     def __init__(self, base: Dataset, indices, split: str = '', progress: bool = True):

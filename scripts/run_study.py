@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from medsr_nb.core import get_profile, results_dir, shared_data_dir, atomic_path, atomic_write_json, get_task, study_name  # noqa: E402
+from medsr_nb.core import get_profile, results_dir, shared_data_dir, atomic_path, atomic_write_json, get_task, study_name, REAL_SOURCES  # noqa: E402
 
 STUDY_MODELS = ['unet', 'esrgan', 'dit', 'sit', 'sit_deg']
 
@@ -95,7 +95,7 @@ def main():
     ap.add_argument('--engine', choices=['papermill', 'inprocess'], default='papermill',
                     help='papermill (Jupyter kernel `medsr_nb`) or inprocess (no Jupyter needed)')
     ap.add_argument('--stages', default='train,evaluate,segment,transfer,report', help='which stages to run')
-    ap.add_argument('--source', default='synthetic', choices=['synthetic', 'mayo', 'fastmri', 'brats'],
+    ap.add_argument('--source', default='synthetic', choices=['synthetic', *REAL_SOURCES],
                     help='embedded phantoms (default) or a real data set (see data/README.md)')
     ap.add_argument('--data-root', default='', help="folder of the real data set ('' = data/<source folder>)")
     a = ap.parse_args()
