@@ -114,11 +114,14 @@ def window_bounds(level: float, width: float) -> tuple[float, float]:
 # %% ../nbs/00_core.ipynb #bc448e8a
 PROFILES: dict[str, dict] = {
     'smoke': dict(size=32, n_train=16, n_val=4, n_test=4, model_size='tiny', max_steps=12, batch_size=4,
-                  nfes=[1, 2], n_samples=2, seg_steps=10, seg_lr=3e-3, tasks=['ct_dose25', 'mri_acc4']),
+                  nfes=[1, 2], samples=[1, 2], max_nfe=2, seg_steps=10, seg_lr=3e-3, tasks=['ct_dose25', 'mri_acc4'],
+                  models=['unet', 'esrgan', 'dit', 'sit_deg', 'dit_refine', 'sit_refine']),
     'quick': dict(size=64, n_train=384, n_val=32, n_test=32, model_size='tiny', max_steps=500, batch_size=16,
-                  nfes=[1, 2, 5, 10, 25], n_samples=4, seg_steps=600, seg_lr=3e-3, tasks=['ct_dose25', 'mri_acc4']),
+                  nfes=[1, 2, 3, 4, 10], samples=[1, 4, 8], max_nfe=4, seg_steps=600, seg_lr=3e-3,
+                  tasks=['ct_dose25', 'mri_acc4'], models=['unet', 'esrgan', 'sit_deg', 'dit_refine', 'sit_refine']),
     'full':  dict(size=256, n_train=4000, n_val=200, n_test=200, model_size='S', max_steps=20000, batch_size=32,
-                  nfes=[1, 2, 5, 10, 25, 50], n_samples=8, seg_steps=4000, seg_lr=1e-3,
+                  nfes=[1, 2, 3, 4, 10, 25, 50], samples=[1, 4, 8], max_nfe=10, seg_steps=4000, seg_lr=1e-3,
+                  models=['unet', 'esrgan', 'dit', 'sit', 'sit_deg', 'dit_refine', 'sit_refine'],
                   tasks=['ct_dose50', 'ct_dose25', 'ct_dose10', 'mri_acc4', 'mri_acc8', 'mri_sr2', 'mri_sr4']),
 }
 

@@ -84,15 +84,23 @@ class DiT(nn.Module):
     "Conditional DiT: (noisy x_t, float t, degraded cond, task id) → prediction with `out_channels` channels."
     def __init__(self, in_channels: int = 1, cond_channels: int = 1, out_channels: int = 1, patch_size: int = 2,
                  hidden_size: int = 384, depth: int = 12, num_heads: int = 6, mlp_ratio: float = 4.,
-                 n_tasks: int = N_TASKS):
+                 n_tasks: int = N_TASKS, stem_channels: int = 0, pixel_head: bool = False):
         super().__init__()
         self.in_channels, self.cond_channels, self.out_channels = in_channels, cond_channels, out_channels
         self.patch_size, self.hidden_size, self.n_tasks = patch_size, hidden_size, n_tasks
-        self.x_embed = nn.Conv2d(in_channels + cond_channels, hidden_size, patch_size, stride=patch_size)
+        self.stem_channels, self.pixel_head = stem_channels, pixel_head
+        if pixel_head and not stem_channels: raise ValueError("pixel_head needs the conv stem (stem_channels > 0)")
+        cin = in_channels + cond_channels
+        # pixel path: a 3×3 conv stem at full resolution before the patch embedding ...
+        self.stem = nn.Sequential(nn.Conv2d(cin, stem_channels, 3, padding=1), nn.SiLU()) if stem_channels else None
+        self.x_embed = nn.Conv2d(stem_channels or cin, hidden_size, patch_size, stride=patch_size)
         self.t_embed = TimestepEmbedder(hidden_size)
         self.task_embed = nn.Embedding(n_tasks, hidden_size) if n_tasks > 0 else None
         self.blocks = nn.ModuleList([DiTBlock(hidden_size, num_heads, mlp_ratio) for _ in range(depth)])
-        self.final = FinalLayer(hidden_size, patch_size, out_channels)
+        # ... and, with `pixel_head`, tokens decode to stem-sized features that a zero-initialised 3×3 conv reads
+        # together with the stem's own full-resolution features
+        self.final = FinalLayer(hidden_size, patch_size, stem_channels if pixel_head else out_channels)
+        self.head = nn.Conv2d(2 * stem_channels, out_channels, 3, padding=1) if pixel_head else None
         self._pos = {}
         self.init_weights()
 
@@ -104,7 +112,8 @@ class DiT(nn.Module):
         w = self.x_embed.weight; nn.init.xavier_uniform_(w.view(w.shape[0], -1)); nn.init.zeros_(self.x_embed.bias)
         for lin in (self.t_embed.mlp[0], self.t_embed.mlp[2]): nn.init.normal_(lin.weight, std=0.02)
         if self.task_embed is not None: nn.init.normal_(self.task_embed.weight, std=0.02)
-        for lin in [b.adaLN[-1] for b in self.blocks] + [self.final.adaLN[-1], self.final.linear]:
+        zero = [b.adaLN[-1] for b in self.blocks] + [self.final.adaLN[-1], self.final.linear]
+        for lin in zero + ([self.head] if self.head is not None else []):
             nn.init.zeros_(lin.weight); nn.init.zeros_(lin.bias)
 
     def pos_embed(self, h: int, w: int, device, dtype) -> torch.Tensor:
@@ -134,13 +143,15 @@ class DiT(nn.Module):
                                  f"got {None if cond is None else tuple(cond.shape)}")
             x_t = torch.cat([x_t, cond.to(x_t.dtype)], dim=1)
         h, w = H // p, W // p
-        x = self.x_embed(x_t).flatten(2).transpose(1, 2)             # (B, h*w, D), row-major tokens
+        feats = self.stem(x_t) if self.stem is not None else x_t       # (B, stem_channels, H, W) with a stem
+        x = self.x_embed(feats).flatten(2).transpose(1, 2)            # (B, h*w, D), row-major tokens
         x = x + self.pos_embed(h, w, x.device, x.dtype)[None]
         c = self.condition(t, task, B, x.device).to(x.dtype)
         for blk in self.blocks: x = blk(x, c)
         x = self.final(x, c)                                          # (B, h*w, p*p*C)
-        C = self.out_channels
-        return x.view(B, h, w, p, p, C).permute(0, 5, 1, 3, 2, 4).reshape(B, C, H, W)
+        C = self.stem_channels if self.pixel_head else self.out_channels
+        x = x.view(B, h, w, p, p, C).permute(0, 5, 1, 3, 2, 4).reshape(B, C, H, W)
+        return self.head(torch.cat([x, feats], dim=1)) if self.pixel_head else x
 
 # %% ../nbs/02a_dit.ipynb #4e62a0f4
 DIT_CONFIGS = {
@@ -181,7 +192,7 @@ def _randn(shape, g: torch.Generator, like: torch.Tensor) -> torch.Tensor:
 class GaussianDiffusion:
     "DDPM with a `num_timesteps` schedule: v- or ε-prediction training loss and DDPM/DDIM samplers with exact NFE."
     def __init__(self, num_timesteps: int = 1000, schedule: str = 'linear_beta', prediction: str = 'v',
-                 clip_x0: bool = True, **schedule_args):
+                 clip_x0: bool = True, train_nfes: tuple[int, ...] | None = None, **schedule_args):
         from monai.networks.schedulers import NoiseSchedules
         if prediction not in ('v', 'eps'): raise ValueError(f"prediction must be 'v' or 'eps', got {prediction!r}")
         s = NoiseSchedules[schedule](num_train_timesteps=num_timesteps, **schedule_args)
@@ -189,8 +200,14 @@ class GaussianDiffusion:
         self.T, self.schedule, self.prediction, self.clip_x0 = num_timesteps, schedule, prediction, clip_x0
         self.betas = betas
         self.alphas_cumprod = torch.cumprod(1 - betas, 0)  # float64 on CPU; indexed with python ints / cpu tensors
+        # train only on the timesteps the samplers visit at these NFEs (Fast-DDPM, CoreDiff): None = all T
+        self.train_nfes = tuple(sorted({int(n) for n in train_nfes})) if train_nfes else None
+        self.train_timesteps = (torch.tensor(sorted({t for n in self.train_nfes for t in self.timesteps(n)}))
+                                if self.train_nfes else None)
 
-    def __repr__(self): return f"GaussianDiffusion(T={self.T}, schedule={self.schedule!r}, prediction={self.prediction!r})"
+    def __repr__(self):
+        grid = f", train_nfes={self.train_nfes}" if self.train_nfes else ''
+        return f"GaussianDiffusion(T={self.T}, schedule={self.schedule!r}, prediction={self.prediction!r}{grid})"
 
     def abar(self, t: torch.Tensor) -> torch.Tensor:
         "ᾱ at integer timesteps t (B,); t = -1 means 'after the last step' (ᾱ = 1)."
@@ -216,9 +233,13 @@ class GaussianDiffusion:
     def loss(self, net, target: torch.Tensor, cond: torch.Tensor, task: torch.Tensor,
              t: torch.Tensor | None = None, noise: torch.Tensor | None = None,
              generator: torch.Generator | None = None) -> torch.Tensor:
-        "Mean squared error of the network's v (or ε) prediction at uniformly drawn timesteps."
+        "Mean squared error of the network's v (or ε) prediction at timesteps drawn uniformly (from the sampled grid if set)."
         B = target.shape[0]
-        if t is None: t = torch.randint(0, self.T, (B,), generator=generator, device=generator.device if generator else 'cpu')
+        if t is None:
+            grid = self.train_timesteps
+            i = torch.randint(0, self.T if grid is None else len(grid), (B,), generator=generator,
+                              device=generator.device if generator else 'cpu')
+            t = i if grid is None else grid[i.cpu()]
         t = torch.as_tensor(t).long().reshape(-1).expand(B).cpu()
         if noise is None: noise = torch.randn(target.shape, generator=generator, device=target.device, dtype=target.dtype)
         out = net(self.q_sample(target, t, noise), t.to(target.device).float(), cond, task)
@@ -244,7 +265,7 @@ class GaussianDiffusion:
     @torch.no_grad()
     def sample(self, net, cond: torch.Tensor, task: torch.Tensor, nfe: int = 50, method: str = 'ddim',
                seed: int = 0, eta: float = 0., channels: int | None = None) -> torch.Tensor:
-        "Restore `cond` (B,C,H,W): `nfe` network calls of DDIM(η) or DDPM ancestral sampling; result in [-1,1]."
+        "Restore `cond` (B,C,H,W): `nfe` network calls of DDIM(η) or DDPM ancestral sampling; in [-1,1] if `clip_x0`."
         if method not in ('ddim', 'ddpm'): raise ValueError(f"method must be 'ddim' or 'ddpm', got {method!r}")
         eta = 1. if method == 'ddpm' else float(eta)
         B, _, H, W = cond.shape
@@ -252,12 +273,14 @@ class GaussianDiffusion:
         g = torch.Generator(cond.device).manual_seed(int(seed))
         x = _randn((B, C, H, W), g, cond)
         ts = self.timesteps(nfe)
+        if self.train_nfes and not set(ts) <= set(self.train_timesteps.tolist()):
+            raise ValueError(f"NFE {nfe} visits timesteps this model was not trained on; it was trained for NFE {self.train_nfes}")
         for i, t in enumerate(ts):
             tp = ts[i + 1] if i + 1 < len(ts) else -1
             out = net(x, torch.full((B,), float(t), device=cond.device), cond, task)
             z = _randn(x.shape, g, x) if (eta > 0 and tp >= 0) else None
             x, _ = self.step(x, out.to(x.dtype), t, tp, eta, z)
-        return x.clamp(-1, 1)
+        return x.clamp(-1, 1) if self.clip_x0 else x
 
 # %% ../nbs/02a_dit.ipynb #094d1047
 def toy_pair(size: int = 32, noise: float = 0.2, seed: int = 0, batch: int = 1):

@@ -16,7 +16,8 @@ from .pretrained import backbone_path, backbone_features
 
 # %% auto #0
 __all__ = ['psnr', 'ssim', 'to_hu', 'to_window', 'to_unit', 'image_metrics', 'lpips_status', 'LPIPS', 'evaluate_batch',
-           'summarize', 'summarize_frame', 'fmt_summary', 'display_image', 'save_restored', 'load_restored']
+           'summarize', 'summarize_frame', 'fmt_summary', 'mean_of_k', 'choose_operating_point', 'display_image',
+           'save_restored', 'load_restored']
 
 # %% ../nbs/02f_metrics.ipynb #3627a85d
 def _as2d(x) -> np.ndarray:
@@ -174,6 +175,27 @@ def fmt_summary(s: dict, digits: int = 2) -> str:
     f = lambda x: f"{x:.{digits}f}"
     return f"{f(s['mean'])} ± {f(s['std'])} [{f(s['ci_low'])}, {f(s['ci_high'])}]"
 
+# %% ../nbs/02f_metrics.ipynb #da58cc2a
+def mean_of_k(samples: torch.Tensor, ks: Sequence[int]) -> dict[int, torch.Tensor]:
+    "{k: mean of the first k samples} for each k in `ks`, from a stack `samples` (S, B, C, H, W) of S samples."
+    if samples.ndim != 5: raise ValueError(f"samples must be (S, B, C, H, W), got {tuple(samples.shape)}")
+    bad = [k for k in ks if not 1 <= int(k) <= samples.shape[0]]
+    if bad: raise ValueError(f"K must lie in 1..{samples.shape[0]} (the samples drawn), got {bad}")
+    return {int(k): samples[:int(k)].float().mean(0) for k in ks}
+
+def choose_operating_point(val, psnr: str = 'psnr', lpips: str = 'lpips', tol_db: float = 0.3,
+                           max_nfe: int | None = None) -> tuple[int, int]:
+    "(nfe, K) chosen on validation rows `val` (columns nfe, samples, `psnr` of the mean of K, `lpips`; per image or per setting), NFE ≤ `max_nfe`."
+    if max_nfe is not None: val = val[val.nfe <= max_nfe]
+    g = val.groupby(['nfe', 'samples'])[[psnr, lpips]].mean().reset_index()
+    if g.empty: raise ValueError("no validation rows to choose an operating point from")
+    best = g.sort_values([psnr, 'samples'], ascending=[False, True]).groupby('nfe').head(1).set_index('nfe')
+    single = g[g.samples == 1].set_index('nfe')[lpips]
+    ok = best[best[psnr] >= best[psnr].max() - tol_db].index
+    lp = single.reindex(ok)
+    nfe = int(lp.idxmin()) if lp.notna().any() else int(best[psnr].idxmax())   # no LPIPS: best distortion
+    return nfe, int(best.loc[nfe, 'samples'])
+
 # %% ../nbs/02f_metrics.ipynb #33841dba
 def display_image(x, modality: str) -> np.ndarray:
     "An image in [-1, 1] as displayed, in [0, 1]: CT in the abdomen window (`CT_DISPLAY_WINDOW`), MRI magnitude."
@@ -181,19 +203,21 @@ def display_image(x, modality: str) -> np.ndarray:
     if modality == 'mri': return to_unit(x)
     raise ValueError(f"unknown modality {modality!r}; expected 'ct' or 'mri'")
 
-def save_restored(path, images: dict[str, torch.Tensor], label: torch.Tensor, chosen_nfe: dict[str, int]):
-    "Atomically save a task's test `images` (name → tensor in [-1, 1]; must hold 'input' and 'target') as float16, `label` as uint8."
+def save_restored(path, images: dict[str, torch.Tensor], label: torch.Tensor, chosen_nfe: dict[str, int],
+                  chosen_samples: dict[str, int] | None = None):
+    "Atomically save a task's test `images` (name → tensor in [-1, 1]; must hold 'input' and 'target') as float16, `label` as uint8, with each model's chosen NFE and K."
     missing = {'input', 'target'} - set(images)
     if missing: raise KeyError(f"images must include {sorted(missing)}")
     if label.min() < 0 or label.max() > 255: raise ValueError("labels must lie in 0..255 to be stored as uint8")
     with atomic_path(path) as tmp:
         torch.save({'label': label.to(torch.uint8), 'chosen_nfe': {k: int(v) for k, v in chosen_nfe.items()},
+                    'chosen_samples': {k: int(v) for k, v in (chosen_samples or {}).items()},
                     **{k: v.detach().cpu().half() for k, v in images.items()}}, tmp)
 
 def load_restored(path) -> dict:
     "What `save_restored` wrote, with images back in float32 and `label` as int64."
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"{path}: no restored test images; run 04_evaluate for this task first")
-    r = torch.load(path, weights_only=True)
+    r = {'chosen_samples': {}, **torch.load(path, weights_only=True)}
     return {k: v.long() if k == 'label' else v.float() if torch.is_tensor(v) and v.is_floating_point() else v
             for k, v in r.items()}

@@ -15,14 +15,21 @@ __all__ = ['Interpolant']
 # %% ../nbs/02b_sit.ipynb #8574a093
 class Interpolant:
     "Stochastic interpolant x_t = α(t)·x1 + σ(t)·x0 (t=0 start, t=1 data) trained by velocity regression."
-    def __init__(self, path: str = 'linear', start: str = 'noise', start_noise: float = 0.1, t_scale: float = 1000.):
+    def __init__(self, path: str = 'linear', start: str = 'noise', start_noise: float = 0.1, t_scale: float = 1000.,
+                 v_scale: float = 1., train_nfes: tuple[int, ...] | None = None):
         if path not in ('linear', 'gvp'): raise ValueError(f"path must be 'linear' or 'gvp', got {path!r}")
-        if start not in ('noise', 'degraded'): raise ValueError(f"start must be 'noise' or 'degraded', got {start!r}")
+        if start not in ('noise', 'degraded', 'prior'):
+            raise ValueError(f"start must be 'noise', 'degraded' or 'prior', got {start!r}")
         self.path, self.start, self.t_scale = path, start, float(t_scale)
-        self.start_noise = float(start_noise) if start == 'degraded' else 1.
+        self.start_noise = float(start_noise) if start != 'noise' else 1.
+        self.v_scale = float(v_scale)   # the network outputs velocity / v_scale (a unit-scale target for small flows)
+        # train only at the times the Euler/SDE samplers evaluate at these NFEs (t = i/n), as DiT's `train_nfes`
+        self.train_nfes = tuple(sorted({int(n) for n in train_nfes})) if train_nfes else None
+        self.train_times = (torch.tensor(sorted({round(i / n, 9) for n in self.train_nfes for i in range(n)}))
+                            if self.train_nfes else None)
 
     def __repr__(self):
-        return f"Interpolant(path={self.path!r}, start={self.start!r}, start_noise={self.start_noise})"
+        return f"Interpolant(path={self.path!r}, start={self.start!r}, start_noise={self.start_noise}, v_scale={self.v_scale})"
 
     def coeffs(self, t: torch.Tensor):
         "α(t), σ(t), α'(t), σ'(t) at times t (any shape)."
@@ -30,31 +37,35 @@ class Interpolant:
         h = math.pi / 2
         return (h * t).sin(), (h * t).cos(), h * (h * t).cos(), -h * (h * t).sin()
 
-    def start_mean(self, cond: torch.Tensor) -> torch.Tensor | float:
-        "Mean of the start distribution: 0 (noise) or the degraded image."
+    def start_mean(self, cond: torch.Tensor, channels: int = 1) -> torch.Tensor | float:
+        "Mean of the start distribution: 0 (noise), the degraded image, or (prior) the first `channels` of cond: f(y)."
+        if self.start == 'prior': return cond[:, :channels]
         return cond if self.start == 'degraded' else 0.
 
     def start_sample(self, cond: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
-        "x0 = ε (noise start) or degraded + start_noise·ε."
-        return self.start_mean(cond) + self.start_noise * eps
+        "x0 = ε (noise start), or the start mean (degraded image / prior estimate) + start_noise·ε."
+        return self.start_mean(cond, eps.shape[1]) + self.start_noise * eps
 
     def _net(self, net, x, t, cond, task):
-        return net(x, t.to(x.device, x.dtype) * self.t_scale, cond, task).to(x.dtype)
+        return net(x, t.to(x.device, x.dtype) * self.t_scale, cond, task).to(x.dtype) * self.v_scale
 
     def loss(self, net, target: torch.Tensor, cond: torch.Tensor, task: torch.Tensor,
              t: torch.Tensor | None = None, noise: torch.Tensor | None = None,
              generator: torch.Generator | None = None) -> torch.Tensor:
         "MSE between the network output and the path velocity α'x1 + σ'x0 at t ~ U[0,1)."
         B, dev = target.shape[0], target.device
-        if t is None: t = torch.rand((B,), generator=generator, device=generator.device if generator else 'cpu')
+        if t is None:
+            dev_g = generator.device if generator else 'cpu'
+            if self.train_times is None: t = torch.rand((B,), generator=generator, device=dev_g)
+            else: t = self.train_times[torch.randint(0, len(self.train_times), (B,), generator=generator, device=dev_g).cpu()]
         t = torch.as_tensor(t, dtype=torch.float32).reshape(-1).expand(B).to(dev)
         if noise is None: noise = torch.randn(target.shape, generator=generator, device=dev, dtype=target.dtype)
         if self.start == 'degraded' and cond.shape != target.shape:
             raise ValueError(f"start='degraded' needs cond shaped like the target, got {tuple(cond.shape)}")
         x0 = self.start_sample(cond.to(target.dtype), noise)
         a, s, da, ds = (_bcast(c, target) for c in self.coeffs(t))
-        out = self._net(net, a * target + s * x0, t, cond, task)
-        return F.mse_loss(out.float(), (da * target + ds * x0).float())
+        out = self._net(net, a * target + s * x0, t, cond, task) / self.v_scale
+        return F.mse_loss(out.float(), ((da * target + ds * x0) / self.v_scale).float())
 
 # %% ../nbs/02b_sit.ipynb #ffc6387b
 def _heun_plan(nfe: int) -> list[str]:
@@ -71,10 +82,12 @@ def sample(self: Interpolant, net, cond: torch.Tensor, task: torch.Tensor, nfe: 
     nfe = int(nfe or (10 if self.start == 'degraded' else 50))
     if nfe < 1: raise ValueError(f"nfe must be ≥ 1, got {nfe}")
     if method == 'sde' and self.start_noise <= 0: raise ValueError("the SDE sampler needs start_noise > 0")
+    if self.train_nfes and (method == 'heun' or nfe not in self.train_nfes):
+        raise ValueError(f"this model was trained for Euler/SDE steps at NFE {self.train_nfes}, not {method} at NFE {nfe}")
     B, _, H, W = cond.shape
     C = channels or getattr(net, 'out_channels', None) or cond.shape[1]
     g = torch.Generator(cond.device).manual_seed(int(seed))
-    mu0 = self.start_mean(cond)
+    mu0 = self.start_mean(cond, C)
     if self.start == 'degraded' and C != cond.shape[1]:
         raise ValueError(f"start='degraded' needs out channels == cond channels ({C} vs {cond.shape[1]})")
     x = self.start_sample(cond, _randn((B, C, H, W), g, cond))

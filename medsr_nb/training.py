@@ -4,7 +4,7 @@
 
 # %% ../nbs/02e_training.ipynb #f9358ecb
 from __future__ import annotations
-import warnings, dataclasses
+import warnings, dataclasses, math
 from pathlib import Path
 import numpy as np
 import torch
@@ -15,14 +15,15 @@ from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from torch.optim.swa_utils import AveragedModel
-from .core import N_TASKS, TASKS, Task, atomic_path, get_task
+from .core import N_TASKS, TASKS, Task, atomic_path, get_task, require_file
 from .dit import build_dit, GaussianDiffusion
 from .baselines import build_unet, build_rrdbnet, build_discriminator, esrgan_loss, ESRGAN_CONFIGS
 
 # %% auto #0
 __all__ = ['MODELS', 'task_tensor', 'batch_psnr', 'sample_seed', 'ema_warmup_multi_avg_fn', 'RestorationModule', 'DiTModule',
-           'SiTModule', 'UNetModule', 'ESRGANModule', 'ModelSpec', 'build_module', 'AtomicCheckpointIO', 'fit',
-           'load_module', 'restore_batches']
+           'SiTModule', 'UNetModule', 'ESRGANModule', 'unet_weights', 'RefineModule', 'DiTRefineModule',
+           'ResidualInput', 'SiTRefineModule', 'ModelSpec', 'build_module', 'AtomicCheckpointIO', 'fit', 'load_module',
+           'restore_batches']
 
 # %% ../nbs/02e_training.ipynb #278d2f4b
 def task_tensor(task, batch: int, device=None) -> torch.Tensor:
@@ -61,7 +62,8 @@ _PLAIN = (str, int, float, bool, type(None))
 
 class RestorationModule(L.LightningModule):
     "Shared base: AdamW (+warm-up), optional EMA, TensorBoard logging, validation PSNR and a common `restore`."
-    is_diffusion: bool = False
+    is_diffusion: bool = False   # restores by sampling: scored as mean of K samples (distortion) and single samples (perception)
+    needs_prior: bool = False    # built on a trained regressor f(y): hyperparameter `prior_ckpt`
 
     def _init_ema(self):
         "Create `self.ema` (an `AveragedModel` of `self.net`) when `ema_decay` is set."
@@ -106,6 +108,12 @@ class RestorationModule(L.LightningModule):
         self.log('val/psnr_input', batch_psnr(x, y).mean(), batch_size=bs)
 
     # -- inference
+    def nfe_choices(self, nfes) -> list[int]:
+        "The NFEs of `nfes` this model can restore with (a regressor: [1]; a sampler trained on a grid: those on it)."
+        if not self.is_diffusion: return [1]
+        grid = self.hparams.get('train_nfes')   # models trained only on the steps of these NFEs
+        return [int(n) for n in nfes if not grid or int(n) in {int(v) for v in str(grid).split(',')}]
+
     def _restore(self, x: torch.Tensor, task: torch.Tensor, nfe: int | None, seed: int, **kw) -> torch.Tensor:
         raise NotImplementedError
 
@@ -224,6 +232,118 @@ class ESRGANModule(RestorationModule):
         return loss_g
     def _restore(self, x, task, nfe, seed, **kw): return self.infer_net(x)
 
+# %% ../nbs/02e_training.ipynb #352ae2d4
+def unet_weights(ckpt_path: str | Path) -> dict:
+    "The network weights of a trained `unet` checkpoint (the regressor f(y) of the predict-and-refine models)."
+    p = require_file(ckpt_path, 'trained U-Net checkpoint (the regressor f(y) of a predict-and-refine model)',
+                     'train `unet` on this task first (03_train)')
+    ck = torch.load(p, map_location='cpu', weights_only=True)
+    name = ck.get('hyper_parameters', {}).get('name')
+    if name != 'unet': raise ValueError(f"{p}: a {name!r} checkpoint, not a 'unet' one")
+    return {k[4:]: v for k, v in ck['state_dict'].items() if k.startswith('net.')}
+
+class RefineModule(RestorationModule):
+    "Predict-and-refine base: a frozen U-Net f(y) and a DiT on the residual x − f(y) in units of s, conditioned on (f(y), y)."
+    is_diffusion, needs_prior = True, True
+    def _init_refine(self):
+        hp = self.hparams
+        self.prior = build_unet(hp.prior_size)
+        if hp.prior_ckpt: self.prior.load_state_dict(unet_weights(hp.prior_ckpt))
+        self.prior.requires_grad_(False).eval()
+        self.register_buffer('residual_scale', torch.zeros(()))
+        self.net = build_dit(hp.size, cond_channels=2, n_tasks=hp.n_tasks, stem_channels=hp.stem_channels,
+                             pixel_head=hp.pixel_head, **_dit_kw(hp.patch_size))
+        self._init_ema()
+
+    def train(self, mode: bool = True):
+        super().train(mode); self.prior.eval(); return self   # the regressor stays frozen, in eval mode
+
+    @torch.no_grad()
+    def prior_cond(self, x: torch.Tensor):
+        "f(y) and the network's condition (f(y), y) stacked as channels."
+        fy = self.prior(x); return fy, torch.cat([fy, x], 1)
+
+    @torch.no_grad()
+    def calibrate(self, dataset, n: int = 256, batch_size: int = 32) -> float:
+        "Set `residual_scale` s to the RMS of target − f(input) over up to `n` evenly spaced items of `dataset`."
+        idx = np.unique(np.linspace(0, len(dataset) - 1, min(n, len(dataset))).round().astype(int))
+        ss = cnt = 0
+        for i in range(0, len(idx), batch_size):
+            items = [dataset[int(j)] for j in idx[i:i + batch_size]]
+            x, y = (torch.stack([it[k] for it in items]).to(self.device, torch.float32) for k in ('input', 'target'))
+            r = (y - self.prior(x)).double(); ss += float(r.pow(2).sum()); cnt += r.numel()
+        s = math.sqrt(ss / max(cnt, 1))
+        if not s > 0: raise ValueError("residual scale is 0: the regressor already reproduces every training target")
+        self.residual_scale.fill_(s); return s
+
+    def on_train_start(self):
+        if float(self.residual_scale) == 0: self.calibrate(self.trainer.train_dataloader.dataset)
+
+    @property
+    def s(self) -> float:
+        "The residual scale (the RMS of x − f(y) on the training split)."
+        s = float(self.residual_scale)
+        if not s > 0: raise RuntimeError("residual_scale is not set: train the model (`fit` calibrates it) or call `calibrate(dataset)`")
+        return s
+
+def _ints(s: str) -> tuple[int, ...]: return tuple(int(v) for v in str(s).split(',') if v.strip())
+
+class DiTRefineModule(RefineModule):
+    "DiT predict-and-refine: DDPM (v) on r = (x − f(y))/s, trained on the timesteps its DDIM visits; restores f(y) + s·r̂."
+    def __init__(self, name: str = 'dit_refine', size: str = 'tiny', lr: float = 3e-4, weight_decay: float = 0.,
+                 warmup_steps: int = 50, ema_decay: float | None = 0.9999, nfe: int = 2, val_nfe: int = 2,
+                 sampler: str = 'ddim', prediction: str = 'v', num_timesteps: int = 1000, schedule: str = 'linear_beta',
+                 train_nfes: str = '1,2,3,4,10', patch_size: int | None = None, stem_channels: int = 32,
+                 pixel_head: bool = True, prior_ckpt: str | None = None, prior_size: str = 'tiny', n_tasks: int = N_TASKS):
+        super().__init__()
+        self.save_hyperparameters()
+        self.diffusion = GaussianDiffusion(num_timesteps, schedule, prediction, clip_x0=False, train_nfes=_ints(train_nfes))
+        self._init_refine()
+    def compute_loss(self, batch):
+        fy, cond = self.prior_cond(batch['input'])
+        return self.diffusion.loss(self.net, (batch['target'] - fy) / self.s, cond, batch['task'])
+    def _restore(self, x, task, nfe, seed, method: str | None = None, **kw):
+        fy, cond = self.prior_cond(x)
+        r = self.diffusion.sample(self.infer_net, cond, task, nfe=int(nfe or self.hparams.nfe),
+                                  method=method or self.hparams.sampler, seed=seed, channels=1, **kw)
+        return fy + self.s * r
+
+class ResidualInput(nn.Module):
+    "Wrap a network so it sees its state as the deviation from f(y) (the first cond channel) in units of `scale`."
+    def __init__(self, net: nn.Module, scale: float):
+        super().__init__(); self.net, self.scale, self.out_channels = net, float(scale), net.out_channels
+    def forward(self, x, t, cond, task): return self.net((x - cond[:, :x.shape[1]]) / self.scale, t, cond, task)
+
+class SiTRefineModule(RefineModule):
+    "SiT predict-and-refine (PMRF): linear flow from f(y) + σ_s·ε to x, velocity in units of s; σ_s = min(sigma_rel·s, sigma_max)."
+    def __init__(self, name: str = 'sit_refine', size: str = 'tiny', lr: float = 3e-4, weight_decay: float = 0.,
+                 warmup_steps: int = 50, ema_decay: float | None = 0.9999, nfe: int = 2, val_nfe: int = 2,
+                 sampler: str = 'euler', path: str = 'linear', sigma_rel: float = 1., sigma_max: float = 0.05,
+                 train_nfes: str = '1,2,3,4,10', patch_size: int | None = None,
+                 stem_channels: int = 32, pixel_head: bool = True, prior_ckpt: str | None = None,
+                 prior_size: str = 'tiny', n_tasks: int = N_TASKS):
+        super().__init__()
+        self.save_hyperparameters()
+        from medsr_nb.sit import Interpolant
+        self.interpolant = Interpolant(path=path, start='prior', start_noise=0., train_nfes=_ints(train_nfes))
+        self._init_refine()
+    @property
+    def sigma_s(self) -> float:
+        "The start noise σ_s: the residual scale (times `sigma_rel`), capped at PMRF's 0.025 on [0, 1] (`sigma_max` 0.05 on [-1, 1])."
+        return min(self.hparams.sigma_rel * self.s, self.hparams.sigma_max)
+    @property
+    def itp(self):
+        "The interpolant with σ_s and the velocity unit set from the calibrated residual scale."
+        self.interpolant.start_noise, self.interpolant.v_scale = self.sigma_s, self.s
+        return self.interpolant
+    def compute_loss(self, batch):
+        fy, cond = self.prior_cond(batch['input'])
+        return self.itp.loss(ResidualInput(self.net, self.s), batch['target'], cond, batch['task'])
+    def _restore(self, x, task, nfe, seed, method: str | None = None, **kw):
+        fy, cond = self.prior_cond(x)
+        return self.itp.sample(ResidualInput(self.infer_net, self.s), cond, task, nfe=int(nfe or self.hparams.nfe),
+                               method=method or self.hparams.sampler, seed=seed, channels=1, **kw)
+
 # %% ../nbs/02e_training.ipynb #2034c656
 @dataclasses.dataclass(frozen=True)
 class ModelSpec:
@@ -239,6 +359,8 @@ MODELS: dict[str, ModelSpec] = {
     'esrgan': ModelSpec(ESRGANModule, {}, 'ESRGAN: RRDB + RaGAN + L1 + VGG16 perceptual (L1 weight 1, perceptual 0.1)'),
     'esrgan_paper': ModelSpec(ESRGANModule, {}, "ESRGAN with the paper's loss weights (L1 1e-2, perceptual 1)"),
     'esrgan_nopercep': ModelSpec(ESRGANModule, {}, 'ESRGAN without the perceptual term (RaGAN + L1)'),
+    'dit_refine': ModelSpec(DiTRefineModule, {}, 'DiT predict-and-refine: DDPM on the U-Net residual (x − f(y))/s, trained on the NFE 1–4, 10 grid'),
+    'sit_refine': ModelSpec(SiTRefineModule, {}, 'SiT predict-and-refine (PMRF): linear flow from f(y) + σ_s·ε to x'),
 }
 
 def build_module(name: str, size: str = 'tiny', lr: float | None = None, **kw) -> RestorationModule:
@@ -290,6 +412,7 @@ def fit(module: RestorationModule, train_dl, val_dl=None, run_dir: str | Path = 
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', '.*does not have many workers.*')
         warnings.filterwarnings('ignore', '.*(litlogger|LitLogger).*')
+        warnings.filterwarnings('ignore', '.*module\\(s\\) in eval mode.*')   # a refiner's frozen regressor, on purpose
         trainer.fit(module, train_dl, val_dl, ckpt_path=ckpt_path, weights_only=True)
     if trainer.global_step % ckpt_every:   # the final steps were not checkpointed yet
         trainer.save_checkpoint(last)
@@ -299,6 +422,7 @@ def load_module(ckpt_path: str | Path, map_location='cpu', **overrides) -> Resto
     "Rebuild a module from a checkpoint's hyperparameters and weights (`torch.load(weights_only=True)`), in eval mode."
     ck = torch.load(ckpt_path, map_location=map_location, weights_only=True)
     hp = {**ck['hyper_parameters'], **overrides}
+    if hp.get('prior_ckpt'): hp['prior_ckpt'] = None   # a refinement's regressor weights are in its own state dict
     m = build_module(**hp)
     m.load_state_dict(ck['state_dict'])
     return m.eval()

@@ -23,7 +23,7 @@ python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --tar
 export PYTHONPATH=/tmp/site:$PWD/.gpu/stubs:$PWD TORCH_HOME=$PWD/.gpu/torch MEDSR_RESULTS=$PWD/gpu_results MEDSR_DATA=/tmp/data PYTHONUNBUFFERED=1
 nvidia-smi -L
 timeout ${STUDY_TIMEOUT:-540} python3 scripts/run_study.py --profile full --engine inprocess --stages train,evaluate,segment \
-  --models unet,esrgan_nopercep,dit,sit,sit_deg "$@" 2>&1 | grep -v -E "it/s|s/it|^\s*$" | cut -c1-300 | tail -60
+  --models unet,esrgan_nopercep,dit_refine,sit_refine,sit_deg "$@" 2>&1 | grep -v -E "it/s|s/it|^\s*$" | cut -c1-300 | tail -60
 cd gpu_results && tar czf "$OUT/gpu_results.tgz" --exclude='*.ckpt' --exclude='checkpoints' .
 RUN
 chmod +x .gpu/run.sh

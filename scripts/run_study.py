@@ -23,8 +23,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from medsr_nb.core import get_profile, results_dir, shared_data_dir, atomic_path, atomic_write_json, get_task, study_name, REAL_SOURCES  # noqa: E402
 
-STUDY_MODELS = ['unet', 'esrgan', 'dit', 'sit', 'sit_deg']
-
 def execute_inprocess(src: Path, dst: Path, params: dict):
     """Run a notebook's code cells in this process (no Jupyter kernel: for machines with only the library's
     dependencies, e.g. a lent GPU box), with the parameters injected after the `parameters` cell as papermill does.
@@ -86,7 +84,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--profile', default='quick')
     ap.add_argument('--tasks', default=None, help='comma list (default: the profile\'s tasks)')
-    ap.add_argument('--models', default=','.join(STUDY_MODELS))
+    ap.add_argument('--models', default=None, help="comma list (default: the profile's models; unet first: the refiners build on it)")
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--force', action='store_true', help='rerun stages even when done')
     ap.add_argument('--check', action='store_true', help='verify the expected outputs exist at the end')
@@ -112,7 +110,7 @@ def main():
     elif a.source != 'synthetic': tasks = [t for t in cfg['tasks'] if get_task(t).modality == 'mri']
     else: tasks = cfg['tasks']
     for t in tasks: get_task(t)
-    models = a.models.split(',')
+    models = a.models.split(',') if a.models else list(cfg['models'])
     res = results_dir()
     study = study_name(a.profile, a.source)
     data = dict(source=a.source, data_root=str(Path(a.data_root).resolve()) if a.data_root else '')
