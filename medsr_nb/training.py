@@ -111,8 +111,8 @@ class RestorationModule(L.LightningModule):
     def nfe_choices(self, nfes) -> list[int]:
         "The NFEs of `nfes` this model can restore with (a regressor: [1]; a sampler trained on a grid: those on it)."
         if not self.is_diffusion: return [1]
-        grid = self.hparams.get('train_nfes')   # models trained only on the steps of these NFEs
-        return [int(n) for n in nfes if not grid or int(n) in {int(v) for v in str(grid).split(',')}]
+        grid = _ints(self.hparams.get('train_nfes') or '')   # models trained only on the steps of these NFEs
+        return [int(n) for n in nfes if not grid or int(n) in grid]
 
     def _restore(self, x: torch.Tensor, task: torch.Tensor, nfe: int | None, seed: int, **kw) -> torch.Tensor:
         raise NotImplementedError
