@@ -116,9 +116,14 @@ PROFILES: dict[str, dict] = {
     'smoke': dict(size=32, n_train=16, n_val=4, n_test=4, model_size='tiny', max_steps=12, batch_size=4,
                   nfes=[1, 2], samples=[1, 2], max_nfe=2, seg_steps=10, seg_lr=3e-3, tasks=['ct_dose25', 'mri_acc4'],
                   models=['unet', 'esrgan', 'dit', 'sit_deg', 'dit_refine', 'sit_refine']),
+    # quick: 2 CPU cores; the NFE grid stops at its max_nfe, and the ablation sit_deg runs in `full` only (time)
     'quick': dict(size=64, n_train=384, n_val=32, n_test=32, model_size='tiny', max_steps=500, batch_size=16,
-                  nfes=[1, 2, 3, 4, 10], samples=[1, 4, 8], max_nfe=4, seg_steps=600, seg_lr=3e-3,
-                  tasks=['ct_dose25', 'mri_acc4'], models=['unet', 'esrgan', 'sit_deg', 'dit_refine', 'sit_refine']),
+                  nfes=[1, 2, 3, 4], samples=[1, 4, 8], max_nfe=4, seg_steps=600, seg_lr=3e-3,
+                  tasks=['ct_dose25', 'mri_acc4'], models=['unet', 'esrgan', 'dit_refine', 'sit_refine']),
+    # one lent GPU, one task per 10-minute device call (`scripts/device_bundle.sh`): train + evaluate + segment
+    'gpu':   dict(size=128, n_train=1024, n_val=48, n_test=32, model_size='S/4', max_steps=1000, batch_size=32,
+                  nfes=[1, 2, 3, 4], samples=[1, 4, 8], max_nfe=4, seg_steps=1000, seg_lr=1e-3,
+                  tasks=['ct_dose25', 'mri_acc4'], models=['unet', 'dit_refine', 'sit_refine']),
     'full':  dict(size=256, n_train=4000, n_val=200, n_test=200, model_size='S', max_steps=20000, batch_size=32,
                   nfes=[1, 2, 3, 4, 10, 25, 50], samples=[1, 4, 8], max_nfe=10, seg_steps=4000, seg_lr=1e-3,
                   models=['unet', 'esrgan', 'dit', 'sit', 'sit_deg', 'dit_refine', 'sit_refine'],

@@ -233,22 +233,24 @@ class ESRGANModule(RestorationModule):
     def _restore(self, x, task, nfe, seed, **kw): return self.infer_net(x)
 
 # %% ../nbs/02e_training.ipynb #352ae2d4
-def unet_weights(ckpt_path: str | Path) -> dict:
-    "The network weights of a trained `unet` checkpoint (the regressor f(y) of the predict-and-refine models)."
+def unet_weights(ckpt_path: str | Path) -> tuple[dict, str]:
+    "The network weights of a trained `unet` checkpoint (the regressor f(y) of the predict-and-refine models) and its size."
     p = require_file(ckpt_path, 'trained U-Net checkpoint (the regressor f(y) of a predict-and-refine model)',
                      'train `unet` on this task first (03_train)')
     ck = torch.load(p, map_location='cpu', weights_only=True)
-    name = ck.get('hyper_parameters', {}).get('name')
-    if name != 'unet': raise ValueError(f"{p}: a {name!r} checkpoint, not a 'unet' one")
-    return {k[4:]: v for k, v in ck['state_dict'].items() if k.startswith('net.')}
+    hp = ck.get('hyper_parameters', {})
+    if hp.get('name') != 'unet': raise ValueError(f"{p}: a {hp.get('name')!r} checkpoint, not a 'unet' one")
+    return {k[4:]: v for k, v in ck['state_dict'].items() if k.startswith('net.')}, hp.get('size', 'tiny')
 
 class RefineModule(RestorationModule):
     "Predict-and-refine base: a frozen U-Net f(y) and a DiT on the residual x − f(y) in units of s, conditioned on (f(y), y)."
     is_diffusion, needs_prior = True, True
     def _init_refine(self):
         hp = self.hparams
+        if hp.prior_ckpt:   # the regressor's size comes from its checkpoint (stored, so `load_module` rebuilds it)
+            weights, hp.prior_size = unet_weights(hp.prior_ckpt)
         self.prior = build_unet(hp.prior_size)
-        if hp.prior_ckpt: self.prior.load_state_dict(unet_weights(hp.prior_ckpt))
+        if hp.prior_ckpt: self.prior.load_state_dict(weights)
         self.prior.requires_grad_(False).eval()
         self.register_buffer('residual_scale', torch.zeros(()))
         self.net = build_dit(hp.size, cond_channels=2, n_tasks=hp.n_tasks, stem_channels=hp.stem_channels,

@@ -3,7 +3,7 @@
 # Jupyter, MONAI, lpips or nibabel and no network: Python 3.12 wheels of the missing pure-Python packages, a stub for
 # SimpleITK (a 52 MB wheel used only by N4/resampling, which the study never calls), the converted LPIPS AlexNet
 # weights (the 59 MB VGG16 file does not fit the 64 MiB transfer limit, so use esrgan_nopercep there), and
-# `.gpu/run.sh`, which runs the study with the in-process engine and tars the results (no checkpoints) into $OUT.
+# `.gpu/run.sh`, which runs the `gpu` profile with the in-process engine and returns the results (no checkpoints) in $OUT.
 # Usage: bash scripts/device_bundle.sh; then run `bash .gpu/run.sh` there with `.gpu` carried.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,13 +18,32 @@ cp "$(.venv/bin/python -c 'from medsr_nb.pretrained import backbone_path; print(
 printf '# device-run stub: N4/resampling are never called by the study\ndef __getattr__(name): return 0\n' > .gpu/stubs/SimpleITK.py
 cat > .gpu/run.sh <<'RUN'
 #!/usr/bin/env bash
+# bash .gpu/run.sh --tasks ct_dose25 [run_study options]: the `gpu` profile's train + evaluate + segment for the tasks.
+# $OUT gets log.txt, results.tgz (metrics, markers, executed notebooks, TensorBoard logs; no checkpoints) and
+# <task>__restored.pt with one <task>__<model>_samples.pt per model (merge them back with
+# `python scripts/device_bundle_unpack.py <files folder>`, then run 06_report there).
 set -u
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .gpu/whl/*.whl || exit 1
-export PYTHONPATH=/tmp/site:$PWD/.gpu/stubs:$PWD TORCH_HOME=$PWD/.gpu/torch MEDSR_RESULTS=$PWD/gpu_results MEDSR_DATA=/tmp/data PYTHONUNBUFFERED=1
-nvidia-smi -L
-timeout ${STUDY_TIMEOUT:-540} python3 scripts/run_study.py --profile full --engine inprocess --stages train,evaluate,segment \
-  --models unet,esrgan_nopercep,dit_refine,sit_refine,sit_deg "$@" 2>&1 | grep -v -E "it/s|s/it|^\s*$" | cut -c1-300 | tail -60
-cd gpu_results && tar czf "$OUT/gpu_results.tgz" --exclude='*.ckpt' --exclude='checkpoints' .
+PY=${PY:-python3}
+if [ -z "${SKIP_WHEELS:-}" ]; then
+  $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .gpu/whl/*.whl || exit 1
+  export PYTHONPATH=/tmp/site:$PWD/.gpu/stubs:$PWD
+fi
+export TORCH_HOME=$PWD/.gpu/torch MEDSR_RESULTS=${MEDSR_RESULTS:-$PWD/gpu_results} MEDSR_DATA=${MEDSR_DATA:-/tmp/data} PYTHONUNBUFFERED=1
+nvidia-smi -L 2>/dev/null || echo 'no nvidia-smi'
+set -o pipefail
+timeout ${STUDY_TIMEOUT:-540} $PY scripts/run_study.py --profile ${PROFILE:-gpu} --engine inprocess \
+  --stages ${STAGES:-train,evaluate,segment} "$@" 2>&1 | tee "$OUT/log.txt" | grep -v -E "it/s|s/it|^\s*$" | cut -c1-300 | tail -60
+rc=$?
+cd "$MEDSR_RESULTS" && tar czf "$OUT/results.tgz" --exclude='*.ckpt' --exclude='checkpoints' --exclude='restored.pt' .
+# restored.pt holds K samples per model: split it so every returned file stays under the 16 MiB limit
+$PY - <<'PY'
+import glob, os, torch
+for f in glob.glob('runs/*/*/restored.pt'):
+    task, d = f.split('/')[-2], torch.load(f, weights_only=True)
+    for k in [k for k in d if k.endswith('_samples') and torch.is_tensor(d[k])]: torch.save(d.pop(k), f"{os.environ['OUT']}/{task}__{k}.pt")
+    torch.save(d, f"{os.environ['OUT']}/{task}__restored.pt")
+PY
+exit $rc
 RUN
 chmod +x .gpu/run.sh
 du -sh .gpu
