@@ -15,8 +15,8 @@ from .preprocess import hu_to_unit, unit_to_hu, percentile_normalise
 # %% auto #0
 __all__ = ['FBP_FILTERS', 'MU_WATER', 'CT_I0', 'CT_ELECTRONIC_STD', 'CT_FILTER', 'MRI_NOISE_STD', 'parallel_angles', 'radon_t',
            'fbp_filter', 'fbp_t', 'fov_mask', 'hu_to_mu', 'mu_to_hu', 'ct_default_I0', 'water_cylinder', 'ct_project',
-           'ct_noisy_projection', 'ct_reconstruct', 'ct_simulate', 'ct_pair', 'fft2c', 'ifft2c', 'fastmri_mask',
-           'mri_undersample', 'kspace_truncate', 'bicubic_down_up', 'make_pair', 'degradation_rows',
+           'ct_noisy_projection', 'ct_reconstruct', 'ct_simulate', 'ct_pair', 'uniform_roi_noise', 'fft2c', 'ifft2c',
+           'fastmri_mask', 'mri_undersample', 'kspace_truncate', 'bicubic_down_up', 'make_pair', 'degradation_rows',
            'plot_degradations']
 
 # %% ../nbs/01b_physics.ipynb #867ad7d6
@@ -178,6 +178,17 @@ def ct_pair(hu, dose: float, rng: np.random.Generator, pixel_mm: float, I0: floa
     low = ct_noisy_projection(p, dose, rng, I0, electronic_std)
     rec = ct_reconstruct(torch.stack([low, full]), pixel_mm, filter_name)
     return _to_numpy_like(rec[0], hu), _to_numpy_like(rec[1], hu)
+
+# %% ../nbs/01b_physics.ipynb #f5cc3a09
+def uniform_roi_noise(qd, fd, lo: float = 0., hi: float = 100., k: int = 9, erode: int = 3) -> tuple[float, np.ndarray]:
+    "Std (HU) of (QD − FD)/√2 in uniform soft-tissue regions of the full-dose image, and that region's mask."
+    from scipy import ndimage as ndi
+    qd, fd = np.asarray(qd, np.float64), np.asarray(fd, np.float64)
+    m = ndi.uniform_filter(fd, k); sd = np.sqrt(np.maximum(ndi.uniform_filter(fd ** 2, k) - m ** 2, 0))
+    mask = (m > lo) & (m < hi)
+    if mask.sum() < 100: raise ValueError(f"fewer than 100 pixels between {lo} and {hi} HU: no soft tissue to measure")
+    mask = ndi.binary_erosion(mask & (sd < np.median(sd[mask])), iterations=erode)
+    return float(((qd - fd) / np.sqrt(2))[mask].std()), mask
 
 # %% ../nbs/01b_physics.ipynb #c238d2bc
 def fft2c(x: np.ndarray) -> np.ndarray:

@@ -64,6 +64,10 @@ class RestorationModule(L.LightningModule):
     "Shared base: AdamW (+warm-up), optional EMA, TensorBoard logging, validation PSNR and a common `restore`."
     is_diffusion: bool = False   # restores by sampling: scored as mean of K samples (distortion) and single samples (perception)
     needs_prior: bool = False    # built on a trained regressor f(y): hyperparameter `prior_ckpt`
+    data_convention: dict | None = None   # the training data's modality, intensity scale, size, pixel mm (03_train sets it; checkpoints keep it)
+
+    def on_save_checkpoint(self, checkpoint):
+        if self.data_convention: checkpoint['data_convention'] = dict(self.data_convention)
 
     def _init_ema(self):
         "Create `self.ema` (an `AveragedModel` of `self.net`) when `ema_decay` is set."
@@ -75,8 +79,10 @@ class RestorationModule(L.LightningModule):
 
     @property
     def infer_net(self) -> nn.Module:
-        "The network used for restoration: the EMA one when there is one."
-        return self.ema.module if getattr(self, 'ema', None) is not None else self.net
+        "The network used for restoration: the EMA one when there is one, wrapped by `infer_wrap` when set (tiling)."
+        net = self.ema.module if getattr(self, 'ema', None) is not None else self.net
+        wrap = getattr(self, 'infer_wrap', None)   # e.g. `medsr_nb.restore.tiled`: Gaussian-blended tiles at every step
+        return wrap(net) if wrap is not None else net
 
     # -- training
     def compute_loss(self, batch: dict) -> torch.Tensor: raise NotImplementedError
@@ -193,7 +199,8 @@ class ESRGANModule(RestorationModule):
     def __init__(self, name: str = 'esrgan', size: str = 'tiny', lr: float = 1e-4, lr_d: float | None = None,
                  weight_decay: float = 0., ema_decay: float | None = None, pretrain_steps: int = 0,
                  pretrain_lr: float | None = 2e-4,
-                 w_pixel: float | None = None, w_percep: float | None = None, w_gan: float | None = None):
+                 w_pixel: float | None = None, w_percep: float | None = None, w_gan: float | None = None,
+                 train_crop: int | None = None):
         super().__init__()
         self.save_hyperparameters()
         self.automatic_optimization = False
@@ -202,6 +209,8 @@ class ESRGANModule(RestorationModule):
         self.loss_fn = esrgan_loss(name, **over)   # FileNotFoundError naming the VGG file when it is needed and absent
         self.net = build_rrdbnet(size)
         self.disc = build_discriminator(size)
+        if train_crop and train_crop < self.disc.min_size:
+            raise ValueError(f"train_crop {train_crop} is below the discriminator's minimum input {self.disc.min_size}")
         self._init_ema()
     def configure_optimizers(self):
         hp = self.hparams
@@ -212,6 +221,10 @@ class ESRGANModule(RestorationModule):
     def compute_loss(self, batch): return F.l1_loss(self.net(batch['input']), batch['target'])
     def training_step(self, batch, batch_idx):
         x, y = batch['input'], batch['target']; bs = len(x)
+        c = self.hparams.get('train_crop')
+        if c and min(x.shape[-2:]) > c:   # a random c² patch per image, as ESRGAN trains on HR crops; restores whole slices
+            ij = [(int(torch.randint(0, x.shape[-2] - c + 1, ())), int(torch.randint(0, x.shape[-1] - c + 1, ()))) for _ in range(bs)]
+            x, y = (torch.stack([v[k, :, i:i + c, j:j + c] for k, (i, j) in enumerate(ij)]) for v in (x, y))
         opt_g, opt_d = self.optimizers()
         pretrain = self.global_step < self.hparams.pretrain_steps
         for g in opt_g.optimizer.param_groups: g['lr'] = (self.hparams.pretrain_lr or self.hparams.lr) if pretrain else self.hparams.lr
@@ -427,6 +440,7 @@ def load_module(ckpt_path: str | Path, map_location='cpu', **overrides) -> Resto
     if hp.get('prior_ckpt'): hp['prior_ckpt'] = None   # a refinement's regressor weights are in its own state dict
     m = build_module(**hp)
     m.load_state_dict(ck['state_dict'])
+    m.data_convention = ck.get('data_convention')
     return m.eval()
 
 @torch.no_grad()

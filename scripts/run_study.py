@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from medsr_nb.core import get_profile, results_dir, shared_data_dir, atomic_path, atomic_write_json, get_task, study_name, REAL_SOURCES  # noqa: E402
 
+STAGES = ('train', 'evaluate', 'segment', 'transfer', 'report')
+
 def execute_inprocess(src: Path, dst: Path, params: dict):
     """Run a notebook's code cells in this process (no Jupyter kernel: for machines with only the library's
     dependencies, e.g. a lent GPU box), with the parameters injected after the `parameters` cell as papermill does.
@@ -99,18 +101,26 @@ def main():
     a = ap.parse_args()
     ov = {}
     for kv in a.set:
+        if '=' not in kv or not kv.split('=', 1)[0].strip(): ap.error(f"--set takes KEY=VALUE (e.g. --set size=128), got {kv!r}")
         k, v = kv.split('=', 1)
-        try: ov[k] = json.loads(v)
-        except json.JSONDecodeError: ov[k] = v
-    cfg = get_profile(a.profile, **ov)
+        try: ov[k.strip()] = json.loads(v)
+        except json.JSONDecodeError: ov[k.strip()] = v
+    try: cfg = get_profile(a.profile, **ov)
+    except KeyError as e: ap.error(str(e).strip('"'))
     overrides = json.dumps(ov, sort_keys=True)
-    stages = a.stages.split(',')
+    stages = [s for s in a.stages.split(',') if s]
+    bad = [s for s in stages if s not in STAGES]
+    if bad or not stages: ap.error(f"unknown stage(s) {bad or [a.stages]}; choose from {', '.join(STAGES)}")
     if a.tasks: tasks = a.tasks.split(',')
     elif a.source == 'mayo': tasks = ['ct_dose25']          # the Mayo pairs are quarter dose
     elif a.source != 'synthetic': tasks = [t for t in cfg['tasks'] if get_task(t).modality == 'mri']
     else: tasks = cfg['tasks']
-    for t in tasks: get_task(t)
-    models = a.models.split(',') if a.models else list(cfg['models'])
+    for t in tasks:
+        try: get_task(t)
+        except KeyError as e: ap.error(str(e).strip('"'))
+    models = [m for m in a.models.split(',') if m] if a.models else list(cfg['models'])
+    from medsr_nb.training import MODELS
+    if set(models) - set(MODELS): ap.error(f"unknown model(s) {sorted(set(models) - set(MODELS))}; choose from {', '.join(MODELS)}")
     res = results_dir()
     study = study_name(a.profile, a.source)
     data = dict(source=a.source, data_root=str(Path(a.data_root).resolve()) if a.data_root else '')
