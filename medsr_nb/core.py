@@ -11,7 +11,8 @@ import numpy as np
 # %% auto #0
 __all__ = ['TASKS', 'N_TASKS', 'CT_RANGE', 'CT_DISPLAY_WINDOW', 'PROFILES', 'REAL_SOURCES', 'project_root', 'data_dir',
            'results_dir', 'shared_data_dir', 'require_file', 'seed_everything', 'rng_for', 'atomic_path',
-           'atomic_write_text', 'atomic_write_json', 'Task', 'get_task', 'window_bounds', 'get_profile', 'study_name']
+           'atomic_write_text', 'atomic_write_json', 'sweep_temporaries', 'folder_lock', 'Task', 'get_task',
+           'window_bounds', 'get_profile', 'study_name']
 
 # %% ../nbs/00_core.ipynb #fd403469
 def project_root(start: str | Path | None = None) -> Path:
@@ -64,7 +65,8 @@ def rng_for(seed: int, *keys: int) -> np.random.Generator:
 def atomic_path(path: str | Path):
     "Yield a temporary path beside `path`; on success it is renamed to `path`, on error deleted."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp'); os.close(fd)
+    # the writer's pid is in the name, so a sweep removes only temporaries whose writer is gone (`sweep_temporaries`)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.{os.getpid()}.', suffix='.tmp'); os.close(fd)
     tmp = Path(tmp)
     umask = os.umask(0); os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes owner-only files; results and caches are meant to be shared
@@ -82,6 +84,40 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
 def atomic_write_json(path: str | Path, obj) -> Path:
     "Write `obj` as indented JSON atomically."
     return atomic_write_text(path, json.dumps(obj, indent=1, default=str))
+
+# %% ../nbs/00_core.ipynb #a251a009
+_TMP_RE = re.compile(r'^\..+\.(\d+)\.[A-Za-z0-9_]+\.tmp(\..+)?$')
+
+def _alive(pid: int) -> bool:
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: return True
+    return True
+
+def sweep_temporaries(root: str | Path) -> list[Path]:
+    "Delete the leftover temporaries of `atomic_path` under `root` whose writer process is gone; returns what was removed."
+    root, gone = Path(root), []
+    if not root.exists(): return gone
+    for p in root.glob('**/.*.tmp*'):
+        m = _TMP_RE.match(p.name)
+        if p.is_file() and not (m and _alive(int(m.group(1)))):   # no pid (an older run's name) counts as stale
+            p.unlink(missing_ok=True); gone.append(p)
+    return gone
+
+@contextlib.contextmanager
+def folder_lock(folder: str | Path, what: str = 'study', wait: bool = False):
+    "Hold an exclusive lock on `folder` (file `.<what>.lock`); raise naming the holder's pid if it is held and not `wait`."
+    import fcntl
+    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    f = open(folder/f'.{what}.lock', 'a+')
+    try:
+        try: fcntl.flock(f, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            f.seek(0); holder = f.read().strip() or '?'
+            raise RuntimeError(f"another {what} (pid {holder}) is using {folder}; wait for it, or use another folder") from None
+        f.seek(0); f.truncate(); f.write(str(os.getpid())); f.flush()
+        yield folder
+    finally: f.close()   # closing releases the lock
 
 # %% ../nbs/00_core.ipynb #7033fb8b
 @dataclasses.dataclass(frozen=True)

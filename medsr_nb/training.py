@@ -4,7 +4,7 @@
 
 # %% ../nbs/02e_training.ipynb #f9358ecb
 from __future__ import annotations
-import warnings, dataclasses, math
+import os, warnings, dataclasses, math
 from pathlib import Path
 import numpy as np
 import torch
@@ -22,8 +22,8 @@ from .baselines import build_unet, build_rrdbnet, build_discriminator, esrgan_lo
 # %% auto #0
 __all__ = ['MODELS', 'task_tensor', 'batch_psnr', 'sample_seed', 'ema_warmup_multi_avg_fn', 'RestorationModule', 'DiTModule',
            'SiTModule', 'UNetModule', 'ESRGANModule', 'unet_weights', 'RefineModule', 'DiTRefineModule',
-           'ResidualInput', 'SiTRefineModule', 'ModelSpec', 'build_module', 'AtomicCheckpointIO', 'fit', 'load_module',
-           'restore_batches']
+           'ResidualInput', 'SiTRefineModule', 'ModelSpec', 'build_module', 'CheckpointError', 'read_checkpoint',
+           'AtomicCheckpointIO', 'fit', 'load_module', 'restore_batches']
 
 # %% ../nbs/02e_training.ipynb #278d2f4b
 def task_tensor(task, batch: int, device=None) -> torch.Tensor:
@@ -250,7 +250,7 @@ def unet_weights(ckpt_path: str | Path) -> tuple[dict, str]:
     "The network weights of a trained `unet` checkpoint (the regressor f(y) of the predict-and-refine models) and its size."
     p = require_file(ckpt_path, 'trained U-Net checkpoint (the regressor f(y) of a predict-and-refine model)',
                      'train `unet` on this task first (03_train)')
-    ck = torch.load(p, map_location='cpu', weights_only=True)
+    ck = read_checkpoint(p)
     hp = ck.get('hyper_parameters', {})
     if hp.get('name') != 'unet': raise ValueError(f"{p}: a {hp.get('name')!r} checkpoint, not a 'unet' one")
     return {k[4:]: v for k, v in ck['state_dict'].items() if k.startswith('net.')}, hp.get('size', 'tiny')
@@ -387,6 +387,38 @@ def build_module(name: str, size: str = 'tiny', lr: float | None = None, **kw) -
     return spec.cls(**args)
 
 # %% ../nbs/02e_training.ipynb #cbf32ff3
+class CheckpointError(RuntimeError):
+    "A checkpoint that cannot be used: empty, truncated or corrupt, not a medsr_nb checkpoint, or with non-finite weights."
+
+def read_checkpoint(path: str | Path, map_location='cpu') -> dict:
+    "`torch.load(weights_only=True)` of a checkpoint, with every failure a `CheckpointError` naming the file and the cause."
+    p = require_file(path, 'checkpoint', 'train the model first (03_train / make study)')
+    if p.stat().st_size == 0: raise CheckpointError(f"{p}: empty file (0 bytes): a run stopped while saving? delete it to retrain")
+    try: ck = torch.load(p, map_location=map_location, weights_only=True)
+    except Exception as e:
+        raise CheckpointError(f"{p}: unreadable checkpoint ({type(e).__name__}: {str(e)[:200]}): truncated or corrupt? delete it to retrain") from e
+    if not isinstance(ck, dict) or not isinstance(ck.get('state_dict'), dict) or not isinstance(ck.get('hyper_parameters'), dict):
+        raise CheckpointError(f"{p}: not a medsr_nb checkpoint (no state_dict / hyper_parameters)")
+    bad = [k for k, v in ck['state_dict'].items() if torch.is_tensor(v) and v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad: raise CheckpointError(f"{p}: non-finite weights in {bad[:3]}{' …' if len(bad) > 3 else ''}: a diverged run; retrain")
+    return ck
+
+def _resume_point(ckdir: Path) -> str | None:
+    "The checkpoint to resume from: `last.ckpt`, or, if it is unusable (kept as `last.ckpt.corrupt`), the latest usable other one (`best.ckpt`, `step*.ckpt`)."
+    last = ckdir/'last.ckpt'
+    if not last.exists(): return None
+    try: read_checkpoint(last); return str(last)
+    except CheckpointError as e:
+        bad = last.with_name(f'last.ckpt.corrupt'); os.replace(last, bad)
+        warnings.warn(f"{e} — moved to {bad.name}; resuming from the latest usable other checkpoint instead")
+    usable = []
+    for c in [*ckdir.glob('step*.ckpt'), ckdir/'best.ckpt']:
+        if not c.exists(): continue
+        try: usable.append((int(read_checkpoint(c).get('global_step', 0)), str(c)))
+        except CheckpointError as e: warnings.warn(str(e))
+    if usable: return max(usable)[1]
+    warnings.warn(f"{ckdir}: no usable checkpoint: training starts from scratch"); return None
+
 class AtomicCheckpointIO(TorchCheckpointIO):
     "Lightning checkpoint IO writing through a temporary file renamed into place."
     def save_checkpoint(self, checkpoint, path, storage_options=None):
@@ -423,7 +455,7 @@ def fit(module: RestorationModule, train_dl, val_dl=None, run_dir: str | Path = 
         limit_val_batches=limit_val_batches, num_sanity_val_steps=0, log_every_n_steps=min(50, val_every),
         enable_progress_bar=progress_bar, enable_model_summary=False, deterministic=deterministic, **trainer_kw)
     last = ckdir/'last.ckpt'
-    ckpt_path = str(last) if resume and last.exists() else None
+    ckpt_path = _resume_point(ckdir) if resume else None
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', '.*does not have many workers.*')
         warnings.filterwarnings('ignore', '.*(litlogger|LitLogger).*')
@@ -435,11 +467,14 @@ def fit(module: RestorationModule, train_dl, val_dl=None, run_dir: str | Path = 
 
 def load_module(ckpt_path: str | Path, map_location='cpu', **overrides) -> RestorationModule:
     "Rebuild a module from a checkpoint's hyperparameters and weights (`torch.load(weights_only=True)`), in eval mode."
-    ck = torch.load(ckpt_path, map_location=map_location, weights_only=True)
+    ck = read_checkpoint(ckpt_path, map_location)
     hp = {**ck['hyper_parameters'], **overrides}
     if hp.get('prior_ckpt'): hp['prior_ckpt'] = None   # a refinement's regressor weights are in its own state dict
-    m = build_module(**hp)
-    m.load_state_dict(ck['state_dict'])
+    try: m = build_module(**hp)
+    except (TypeError, KeyError, ValueError) as e:
+        raise CheckpointError(f"{ckpt_path}: its hyper_parameters do not build a model ({type(e).__name__}: {e})") from e
+    try: m.load_state_dict(ck['state_dict'])
+    except RuntimeError as e: raise CheckpointError(f"{ckpt_path}: weights do not fit the model its hyper_parameters describe ({str(e)[:300]})") from e
     m.data_convention = ck.get('data_convention')
     return m.eval()
 

@@ -21,7 +21,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from medsr_nb.core import get_profile, results_dir, shared_data_dir, atomic_path, atomic_write_json, get_task, study_name, REAL_SOURCES  # noqa: E402
+from medsr_nb.core import (get_profile, results_dir, data_dir, shared_data_dir, atomic_path, atomic_write_json, get_task,  # noqa: E402
+                           study_name, sweep_temporaries, folder_lock, REAL_SOURCES)
 
 STAGES = ('train', 'evaluate', 'segment', 'transfer', 'report')
 
@@ -98,6 +99,7 @@ def main():
     ap.add_argument('--source', default='synthetic', choices=['synthetic', *REAL_SOURCES],
                     help='embedded phantoms (default) or a real data set (see data/README.md)')
     ap.add_argument('--data-root', default='', help="folder of the real data set ('' = data/<source folder>)")
+    ap.add_argument('--wait', action='store_true', help='wait for another study using the same results folder (default: refuse)')
     a = ap.parse_args()
     ov = {}
     for kv in a.set:
@@ -125,8 +127,16 @@ def main():
     study = study_name(a.profile, a.source)
     data = dict(source=a.source, data_root=str(Path(a.data_root).resolve()) if a.data_root else '')
     print(f'[study] {study}: profile={a.profile} source={a.source} tasks={tasks} models={models} overrides={overrides} results={res}')
-    # a run killed hard (SIGKILL, power loss) can leave hidden temporaries of atomic writes; targets are never partial
-    for stale in res.glob('**/.*.tmp*') if res.exists() else []: stale.unlink()
+    lock = folder_lock(res, 'study', wait=a.wait)   # one study per results folder: a second one is refused (or waits)
+    try: lock.__enter__()
+    except RuntimeError as e: sys.exit(f'[study] {e}')
+    try: run(a, cfg, overrides, stages, tasks, models, res, study, data)
+    finally: lock.__exit__(None, None, None)
+
+def run(a, cfg, overrides, stages, tasks, models, res, study, data):
+    # a run killed hard (SIGKILL, power loss) can leave hidden temporaries of atomic writes (targets are never partial);
+    # only those whose writing process is gone are removed, so a cache build in flight elsewhere keeps its files
+    for root in (res, data_dir()): sweep_temporaries(root)
     ran, kw = [], dict(force=a.force, engine=a.engine)
     for task in tasks:
         if 'train' in stages:
