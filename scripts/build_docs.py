@@ -4,11 +4,28 @@
 the outputs stored in them, into `site/`. Cells marked `#| hide` are dropped and nbdev directive lines are removed,
 as nbdev's own renderer does. Usage: python scripts/build_docs.py [--site DIR]
 """
-import json, re, shutil, subprocess, sys, argparse
+import json, os, re, shutil, subprocess, sys, argparse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DIRECTIVE = re.compile(r'^\s*#\s*\|')
+MATHJAX = 'MEDSR_MATHJAX_URL'   # placeholder in the pages, replaced by each page's relative path to the bundled MathJax
+
+def bundle_mathjax(site: Path) -> int:
+    "Serve MathJax 2 from the site itself (the `jupyter-server-mathjax` package; no CDN): copy it, point every page at it."
+    try: import jupyter_server_mathjax
+    except ImportError:
+        print('warning: jupyter-server-mathjax is not installed: maths stays raw TeX (pip install jupyter-server-mathjax)')
+        return 0
+    dst = site/'assets'/'mathjax'
+    shutil.copytree(Path(jupyter_server_mathjax.__file__).parent/'static', dst, dirs_exist_ok=True)
+    n = 0
+    for html in site.rglob('*.html'):
+        t = html.read_text()
+        if MATHJAX not in t: continue
+        rel = os.path.relpath(dst/'MathJax.js', html.parent)
+        html.write_text(t.replace(MATHJAX, f'{rel}?config=TeX-AMS-MML_HTMLorMML-full,Safe')); n += 1
+    return n
 
 def clean_nb(src: Path, dst: Path):
     nb = json.loads(src.read_text())
@@ -50,12 +67,14 @@ def main(site: Path):
     nav.append({'Data sets': 'data.md'})
     cfg = {'site_name': 'medsr_nb', 'docs_dir': str(src), 'site_dir': str(site), 'use_directory_urls': True,
            'theme': {'name': 'material', 'font': False}, 'nav': nav,
-           'plugins': [{'mkdocs-jupyter': {'execute': False, 'include_source': True, 'ignore_h1_titles': False}}],
+           'plugins': ['search', {'mkdocs-jupyter': {'execute': False, 'include_source': True, 'ignore_h1_titles': False,
+                                                     'custom_mathjax_url': MATHJAX}}],
            'markdown_extensions': ['tables', 'admonition']}
     (ROOT/'mkdocs.generated.yml').write_text(json.dumps(cfg, indent=1))  # JSON is valid YAML
     r = subprocess.run([sys.executable, '-m', 'mkdocs', 'build', '-q', '-f', str(ROOT/'mkdocs.generated.yml')], cwd=ROOT)
     if r.returncode: sys.exit(r.returncode)
-    print(f'docs site: {site}/index.html ({len(nbs)} notebooks)')
+    n_mj = bundle_mathjax(site)
+    print(f'docs site: {site}/index.html ({len(nbs)} notebooks; MathJax served locally on {n_mj} pages; search index built)')
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(); ap.add_argument('--site', default=str(ROOT/'site'))

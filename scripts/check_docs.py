@@ -12,7 +12,9 @@ CHECKS = {
     '': (['Two commands', 'make test', 'What the study does'], 0),
     '00_core/': (['Atomic writes', 'seed_everything'], 0),
     '01b_physics/': (['back-projection', 'fastmri_mask'], 1),
+    '02e_training/': (['Predict-and-refine'], 0),
 }
+RAW_TEX = re.compile(r'\$[^$\s][^$]{0,80}\$|\\frac|\\times|\\sigma')   # TeX left unrendered in the visible text
 
 def chromium() -> str:
     for c in ['chromium', 'chromium-browser', 'google-chrome']:
@@ -38,15 +40,24 @@ def main(site: Path) -> int:
         if not (site/page/'index.html').exists(): print(f'FAIL {page or "home"}: not built'); fails += 1; continue
         url = f'http://127.0.0.1:{srv.server_address[1]}/{page}'
         dom = render(url, out/f'{page.strip("/") or "home"}.png')
-        text = ' '.join(re.sub(r'<[^>]+>', '', dom).split())
+        visible = re.sub(r'<(script|style)\b.*?</\1>', '', dom, flags=re.S)   # MathJax keeps the TeX source in <script>
+        text = ' '.join(re.sub(r'<[^>]+>', '', visible).split())
+        raw = RAW_TEX.findall(text)
         missing = [t for t in texts if ' '.join(t.split()) not in text]
         imgs = len(re.findall(r'<img\b[^>]*src="data:image/(?:png|jpeg)', dom))
-        ok = bool(dom) and not missing and imgs >= n_img
+        ok = bool(dom) and not missing and imgs >= n_img and not raw
         fails += not ok
         print(f'{"ok  " if ok else "FAIL"} {page or "home"}: {len(dom)} bytes of DOM, {imgs} figures'
-              + (f', missing text {missing}' if missing else '') + (f' (need {n_img} figures)' if imgs < n_img else ''))
+              + (f', missing text {missing}' if missing else '') + (f' (need {n_img} figures)' if imgs < n_img else '')
+              + (f', raw TeX {raw[:3]}' if raw else ''))
     srv.shutdown()
-    print(f'docs check: {len(CHECKS)-fails} passed, {fails} failed')
+    # search: MkDocs' client-side search reads this index; the words a user types must be in it
+    idx = site/'search'/'search_index.json'
+    words = ['DiT', 'build_dit', 'medsr-restore']
+    found = [w for w in words if idx.exists() and w in idx.read_text()]
+    ok = len(found) == len(words); fails += not ok
+    print(f'{"ok  " if ok else "FAIL"} search index: {"has" if ok else "lacks"} {[w for w in words if w not in found] or words}')
+    print(f'docs check: {len(CHECKS)+1-fails} passed, {fails} failed')
     return 1 if fails else 0
 
 if __name__ == '__main__':
