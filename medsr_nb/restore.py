@@ -54,9 +54,10 @@ def restore_slices(module: RestorationModule, x: torch.Tensor, task, nfe: int | 
     H, W = x.shape[-2:]
     pad = DivisiblePad(k=multiple, mode='replicate', method='end')   # U-Net down-samplings need a multiple of 16
     xp = torch.stack([pad(s) for s in x.float().cpu()]).as_subclass(torch.Tensor).to(module.device)
-    module.infer_wrap = (lambda net: TiledNet(net, tile, overlap)) if tile and module.is_diffusion else None
+    before = getattr(module, 'infer_wrap', None)
+    if tile and module.is_diffusion: module.infer_wrap = lambda net: TiledNet(net, tile, overlap)
     try: s = module.restore(xp, task, nfe=nfe, seed=seed, n_samples=n_samples)
-    finally: module.infer_wrap = None
+    finally: module.infer_wrap = before
     s = (s if n_samples > 1 else s[None])[..., :H, :W].float().cpu()
     return s.mean(0), (s.std(0) if n_samples > 1 else None)
 
@@ -89,15 +90,14 @@ def read_scan(path) -> tuple[np.ndarray, dict]:
         if a.ndim == 2: a = a[None]
         if a.ndim != 3 or np.iscomplexobj(a) or not np.issubdtype(a.dtype, np.number):
             raise DataError(f'{p}: expected a real (z, y, x) or (y, x) array, got {a.dtype} of shape {a.shape}')
-        if min(a.shape[1:]) < 16: raise DataError(f'{p}: slices of {a.shape[1:]} px are too small to restore (< 16 px)')
-        a = a.astype(np.float32)
-        if not np.isfinite(a).all(): raise DataError(f'{p}: NaN or Inf values')
-        return a, dict(path=str(p), format='npy', spacing=None, affine=None)
-    vol, _, meta = read_volume(p)
+        vol, meta = a.astype(np.float32), dict(path=str(p), format='npy', spacing=None, affine=None)
+        if not np.isfinite(vol).all(): raise DataError(f'{p}: NaN or Inf values')
+    else:
+        vol, _, meta = read_volume(p)
+        if meta['format'] == 'nifti':
+            import nibabel as nib
+            img = nib.load(str(p)); meta.update(nifti_affine=img.affine, nifti_header=img.header)
     if min(vol.shape[1:]) < 16: raise DataError(f'{p}: slices of {vol.shape[1:]} px are too small to restore (< 16 px)')
-    if meta['format'] == 'nifti':
-        import nibabel as nib
-        img = nib.load(str(p)); meta.update(nifti_affine=img.affine, nifti_header=img.header)
     return vol, meta
 
 def _to_disk_orientation(vol_zyx: np.ndarray, affine) -> np.ndarray:
@@ -142,7 +142,8 @@ def restore_volume(module: RestorationModule, vol: np.ndarray, task=None, nfe: i
     "Restore a (z, y, x) volume in its own units (CT: HU; MRI: magnitude), slice by slice → (mean, std or None), same units."
     from tqdm.auto import tqdm
     conv = getattr(module, 'data_convention', None) or {}
-    task = get_task(task or conv.get('task') or _fail('the model has no stored task: pass `task`'))
+    if not (task or conv.get('task')): raise ValueError('the model has no stored task: pass `task`')
+    task = get_task(task or conv['task'])
     u, scale = to_model(vol, task.modality)
     mean, std = np.empty_like(u), (np.empty_like(u) if n_samples > 1 else None)
     for z in tqdm(range(len(u)), desc='restoring slices', disable=not progress):
@@ -150,8 +151,6 @@ def restore_volume(module: RestorationModule, vol: np.ndarray, task=None, nfe: i
         mean[z] = m[0, 0].numpy()
         if std is not None: std[z] = s[0, 0].numpy()
     return from_model(mean, task.modality, scale), (None if std is None else from_model(std, task.modality, scale, std=True))
-
-def _fail(msg): raise ValueError(msg)
 
 # %% ../nbs/02h_restore.ipynb #21a87108
 def _std_path(out: Path) -> Path:

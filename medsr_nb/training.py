@@ -81,7 +81,7 @@ class RestorationModule(L.LightningModule):
     def infer_net(self) -> nn.Module:
         "The network used for restoration: the EMA one when there is one, wrapped by `infer_wrap` when set (tiling)."
         net = self.ema.module if getattr(self, 'ema', None) is not None else self.net
-        wrap = getattr(self, 'infer_wrap', None)   # e.g. `medsr_nb.restore.tiled`: Gaussian-blended tiles at every step
+        wrap = getattr(self, 'infer_wrap', None)   # e.g. `medsr_nb.restore.restore_slices`: Gaussian-blended tiles
         return wrap(net) if wrap is not None else net
 
     # -- training
