@@ -5,6 +5,7 @@
 # %% ../nbs/01c_datasets.ipynb #89d22150
 from __future__ import annotations
 import os, json, hashlib, time, multiprocessing as mp
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 import numpy as np
 import torch
@@ -85,8 +86,9 @@ def build_synthetic(task: str | Task, split: str, n: int, size: int, seed: int =
             if callback is not None: callback(i, n)
     on_gpu = str(make_kw.get('device') or 'cpu').startswith('cuda')
     if workers and workers > 1 and n > 1 and not on_gpu:
-        with mp.get_context('fork').Pool(workers, initializer=_worker_init) as pool:
-            consume(pool.imap(_make_item, args, chunksize=max(1, min(8, n // (4 * workers)))))
+        ex = ProcessPoolExecutor(min(workers, n), mp_context=mp.get_context('fork'), initializer=_worker_init)
+        try: consume(ex.map(_make_item, args, chunksize=max(1, min(8, n // (4 * workers)))))
+        finally: ex.shutdown(wait=True, cancel_futures=True)   # on an early stop: drop queued items, reap workers
     else: consume(map(_make_item, args))
     secs = time.perf_counter() - t0
     with atomic_path(path) as tmp:

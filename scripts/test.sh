@@ -10,6 +10,10 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 . .venv/bin/activate
 export PYTHONWARNINGS=ignore NO_MKDOCS_2_WARNING=1
+# Every step runs under a time limit: a hang fails that step (SIGABRT: with PYTHONFAULTHANDLER set, Python prints the
+# stack of every thread first) and the run goes on, instead of stalling CI until it is killed.
+export PYTHONFAULTHANDLER=1
+limit() { local s=$1; shift; timeout -s ABRT -k 30 "$s" "$@"; }
 passed=0; failed=0; failures=()
 ok()   { passed=$((passed+1)); echo "PASS $1"; }
 bad()  { failed=$((failed+1)); failures+=("$1"); echo "FAIL $1"; }
@@ -24,25 +28,25 @@ fi
 # 2. notebook tests, one nbdev_test per notebook so each counts
 for nb in nbs/*.ipynb; do
   t0=$SECONDS
-  if out=$(nbdev_test --path "$nb" 2>&1); then ok "nbdev_test $nb ($((SECONDS-t0))s)"
+  if out=$(limit 900 nbdev_test --path "$nb" 2>&1); then ok "nbdev_test $nb ($((SECONDS-t0))s)"
   else bad "nbdev_test $nb"; echo "$out" | tail -40; fi
 done
 
 # 3. smoke run of the study (papermill notebooks 03–06)
 scratch=$(mktemp -d)
-if MEDSR_RESULTS="$scratch/results" MEDSR_DATA="$scratch/data" python scripts/run_study.py --profile smoke --check; then
+if MEDSR_RESULTS="$scratch/results" MEDSR_DATA="$scratch/data" limit 1200 python scripts/run_study.py --profile smoke --check; then
   ok "study smoke run (scripts/run_study.py --profile smoke)"
 else bad "study smoke run"; fi
 
 # 3b. the real-data path (file discovery, patient split, tumour labels) on phantom cases written in the BraTS layout
 if python -c "from medsr_nb.io import write_brats_demo; write_brats_demo('$scratch/brats_demo', n_cases=3, size=32, nz=12)" &&
-   MEDSR_RESULTS="$scratch/results" MEDSR_DATA="$scratch/data" python scripts/run_study.py --profile smoke \
+   MEDSR_RESULTS="$scratch/results" MEDSR_DATA="$scratch/data" limit 1200 python scripts/run_study.py --profile smoke \
      --source brats --data-root "$scratch/brats_demo" --check; then
   ok "study smoke run on BraTS-layout files (--source brats)"
 else bad "study smoke run --source brats"; fi
 
 # 4. docs site
-if python scripts/build_docs.py && bash scripts/ensure_chromium.sh && python scripts/check_docs.py; then ok "docs site renders in Chromium"
+if limit 900 python scripts/build_docs.py && bash scripts/ensure_chromium.sh && limit 600 python scripts/check_docs.py; then ok "docs site renders in Chromium"
 else bad "docs site"; fi
 
 [ ${#failures[@]} -gt 0 ] && printf 'failed: %s\n' "${failures[@]}"
