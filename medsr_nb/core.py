@@ -11,8 +11,8 @@ import numpy as np
 # %% auto #0
 __all__ = ['TASKS', 'N_TASKS', 'CT_RANGE', 'CT_DISPLAY_WINDOW', 'PROFILES', 'REAL_SOURCES', 'project_root', 'data_dir',
            'results_dir', 'shared_data_dir', 'require_file', 'seed_everything', 'rng_for', 'atomic_path',
-           'atomic_write_text', 'atomic_write_json', 'sweep_temporaries', 'folder_lock', 'Task', 'get_task',
-           'window_bounds', 'get_profile', 'study_name']
+           'atomic_write_text', 'atomic_write_json', 'sweep_temporaries', 'folder_lock', 'scrub_notebook', 'Task',
+           'get_task', 'window_bounds', 'get_profile', 'study_name']
 
 # %% ../nbs/00_core.ipynb #fd403469
 def project_root(start: str | Path | None = None) -> Path:
@@ -118,6 +118,28 @@ def folder_lock(folder: str | Path, what: str = 'study', wait: bool = False):
         f.seek(0); f.truncate(); f.write(str(os.getpid())); f.flush()
         yield folder
     finally: f.close()   # closing releases the lock
+
+# %% ../nbs/00_core.ipynb #c665fb1e
+def _scrub_text(s: str, subs: list) -> str:
+    for pat, rep in subs: s = pat.sub(rep, s)
+    return s
+
+def scrub_notebook(nb: dict, root: str | Path | None = None) -> dict:
+    "`nb` (notebook JSON) with stderr streams dropped and machine folders in outputs, injected parameters and papermill metadata made relative (see above)."
+    root = Path(root or project_root()).resolve()
+    tmp = re.escape(tempfile.gettempdir())
+    subs = [(re.compile(tmp + r"/[^/\s'\"]+"), '<tmp>'), (re.compile(re.escape(str(root)) + r'/'), ''),
+            (re.compile(re.escape(str(root)) + r'(?![\w.-])'), '.'), (re.compile(re.escape(str(root.parent)) + r'(?![\w.-])'), '..'),
+            (re.compile(re.escape(str(Path.home())) + r'(?![\w.-])'), '~')]
+    fix = lambda v: (_scrub_text(v, subs) if isinstance(v, str) else [fix(x) for x in v] if isinstance(v, list)
+                     else {k: fix(x) for k, x in v.items()} if isinstance(v, dict) else v)
+    nb = json.loads(json.dumps(nb))
+    for c in nb.get('cells', []):
+        if 'injected-parameters' in c.get('metadata', {}).get('tags', []): c['source'] = fix(c['source'])
+        if c.get('cell_type') != 'code': continue
+        c['outputs'] = [fix(o) for o in c.get('outputs', []) if not (o.get('output_type') == 'stream' and o.get('name') == 'stderr')]
+    if 'papermill' in nb.get('metadata', {}): nb['metadata']['papermill'] = fix(nb['metadata']['papermill'])
+    return nb
 
 # %% ../nbs/00_core.ipynb #7033fb8b
 @dataclasses.dataclass(frozen=True)

@@ -16,8 +16,12 @@ __all__ = ['Interpolant']
 class Interpolant:
     "Stochastic interpolant x_t = α(t)·x1 + σ(t)·x0 (t=0 start, t=1 data) trained by velocity regression."
     def __init__(self, path: str = 'linear', start: str = 'noise', start_noise: float = 0.1, t_scale: float = 1000.,
-                 v_scale: float = 1., train_nfes: tuple[int, ...] | None = None):
+                 v_scale: float = 1., train_nfes: tuple[int, ...] | None = None, prediction: str = 'v', min_sigma: float = 0.05):
         if path not in ('linear', 'gvp'): raise ValueError(f"path must be 'linear' or 'gvp', got {path!r}")
+        if prediction not in ('v', 'x'): raise ValueError(f"prediction must be 'v' or 'x', got {prediction!r}")
+        # 'x': the network outputs the clean image (as a correction of the start mean, in units of v_scale) and the
+        # velocity is derived from it; σ(t) is floored at `min_sigma` in that conversion (Li & He 2025 clip 1 − t)
+        self.prediction, self.min_sigma = prediction, float(min_sigma)
         if start not in ('noise', 'degraded', 'prior'):
             raise ValueError(f"start must be 'noise', 'degraded' or 'prior', got {start!r}")
         self.path, self.start, self.t_scale = path, start, float(t_scale)
@@ -29,7 +33,8 @@ class Interpolant:
                             if self.train_nfes else None)
 
     def __repr__(self):
-        return f"Interpolant(path={self.path!r}, start={self.start!r}, start_noise={self.start_noise}, v_scale={self.v_scale})"
+        return (f"Interpolant(path={self.path!r}, start={self.start!r}, start_noise={self.start_noise}, v_scale={self.v_scale}, "
+                f"prediction={self.prediction!r})")
 
     def coeffs(self, t: torch.Tensor):
         "α(t), σ(t), α'(t), σ'(t) at times t (any shape)."
@@ -47,12 +52,18 @@ class Interpolant:
         return self.start_mean(cond, eps.shape[1]) + self.start_noise * eps
 
     def _net(self, net, x, t, cond, task):
-        return net(x, t.to(x.device, x.dtype) * self.t_scale, cond, task).to(x.dtype) * self.v_scale
+        "The velocity at (x, t): the network's output, or (x-prediction) the velocity of the path through its clean image."
+        t = t.to(x.device, x.dtype)
+        out = net(x, t * self.t_scale, cond, task).to(x.dtype) * self.v_scale
+        if self.prediction == 'v': return out
+        x1 = self.start_mean(cond, x.shape[1]) + out                   # the predicted clean image
+        a, s, da, ds = (_bcast(c, x) for c in self.coeffs(t))
+        return da * x1 + ds * (x - a * x1) / s.clamp_min(self.min_sigma)   # α'x̂1 + σ'x̂0, x̂0 = (x − αx̂1)/σ
 
     def loss(self, net, target: torch.Tensor, cond: torch.Tensor, task: torch.Tensor,
              t: torch.Tensor | None = None, noise: torch.Tensor | None = None,
              generator: torch.Generator | None = None) -> torch.Tensor:
-        "MSE between the network output and the path velocity α'x1 + σ'x0 at t ~ U[0,1)."
+        "MSE between the predicted velocity (x-prediction: derived from the predicted image) and the path velocity α'x1 + σ'x0, t ~ U[0,1)."
         B, dev = target.shape[0], target.device
         if t is None:
             dev_g = generator.device if generator else 'cpu'

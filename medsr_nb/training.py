@@ -336,11 +336,12 @@ class SiTRefineModule(RefineModule):
                  sampler: str = 'euler', path: str = 'linear', sigma_rel: float = 1., sigma_max: float = 0.05,
                  train_nfes: str = '1,2,3,4,10', patch_size: int | None = None,
                  stem_channels: int = 32, pixel_head: bool = True, prior_ckpt: str | None = None,
-                 prior_size: str = 'tiny', n_tasks: int = N_TASKS):
+                 prior_size: str = 'tiny', n_tasks: int = N_TASKS, prediction: str = 'v'):
         super().__init__()
         self.save_hyperparameters()
         from medsr_nb.sit import Interpolant
-        self.interpolant = Interpolant(path=path, start='prior', start_noise=0., train_nfes=_ints(train_nfes))
+        self.interpolant = Interpolant(path=path, start='prior', start_noise=0., train_nfes=_ints(train_nfes),
+                                       prediction=prediction)
         self._init_refine()
     @property
     def sigma_s(self) -> float:
@@ -376,6 +377,7 @@ MODELS: dict[str, ModelSpec] = {
     'esrgan_nopercep': ModelSpec(ESRGANModule, {}, 'ESRGAN without the perceptual term (RaGAN + L1)'),
     'dit_refine': ModelSpec(DiTRefineModule, {}, 'DiT predict-and-refine: DDPM on the U-Net residual (x − f(y))/s, trained on the NFE 1–4, 10 grid'),
     'sit_refine': ModelSpec(SiTRefineModule, {}, 'SiT predict-and-refine (PMRF): linear flow from f(y) + σ_s·ε to x'),
+    'sit_refine_x': ModelSpec(SiTRefineModule, dict(prediction='x'), 'SiT predict-and-refine with x-prediction (ablation; see 02b)'),
 }
 
 def build_module(name: str, size: str = 'tiny', lr: float | None = None, **kw) -> RestorationModule:

@@ -16,13 +16,13 @@ profile, or <profile>-<source> on real data, e.g. full-brats):
 Interrupt and rerun to resume: a stage whose `.done.json` marker exists with the same parameters is skipped, and
 training resumes from its last checkpoint. Executed notebooks and markers are written atomically.
 """
-import argparse, json, sys, time, traceback
+import argparse, json, os, sys, time, traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from medsr_nb.core import (get_profile, results_dir, data_dir, shared_data_dir, atomic_path, atomic_write_json, get_task,  # noqa: E402
-                           study_name, sweep_temporaries, folder_lock, REAL_SOURCES)
+                           study_name, sweep_temporaries, folder_lock, scrub_notebook, REAL_SOURCES)
 
 STAGES = ('train', 'evaluate', 'segment', 'transfer', 'report')
 
@@ -78,7 +78,10 @@ def run_nb(nb: str, out: Path, params: dict, force: bool = False, engine: str = 
             failed = out.with_name(out.stem + '.failed.ipynb')
             if tmp_nb.exists(): tmp_nb.replace(failed)
             print(f'[study] FAILED {nb}; executed notebook kept at {failed}', file=sys.stderr); raise
-        tmp_nb.replace(tmp)
+        # published copy: no warnings or machine folders in it (a failed run above keeps everything, for debugging)
+        done = json.loads(tmp_nb.read_text())
+        done.setdefault('metadata', {}).get('papermill', {})['output_path'] = str(out)
+        tmp.write_text(json.dumps(scrub_notebook(done, ROOT), indent=1, ensure_ascii=False) + '\n'); tmp_nb.unlink()
     atomic_write_json(marker, {'params': params, 'seconds': round(time.time() - t0, 1)})
     print(f'[study] {nb} finished in {time.time()-t0:.0f}s', flush=True)
     return True
@@ -100,7 +103,12 @@ def main():
                     help='embedded phantoms (default) or a real data set (see data/README.md)')
     ap.add_argument('--data-root', default='', help="folder of the real data set ('' = data/<source folder>)")
     ap.add_argument('--wait', action='store_true', help='wait for another study using the same results folder (default: refuse)')
+    ap.add_argument('--jobs', type=int, default=1,
+                    help='tasks trained/evaluated side by side, each in its own process with cores/jobs torch threads '
+                         '(`make study` uses 2: on 2 cores, two one-thread jobs beat one two-thread job)')
+    ap.add_argument('--child', action='store_true', help=argparse.SUPPRESS)   # one task of a --jobs run (no lock, no sweep)
     a = ap.parse_args()
+    if a.jobs < 1: ap.error(f'--jobs must be at least 1, got {a.jobs}')
     ov = {}
     for kv in a.set:
         if '=' not in kv or not kv.split('=', 1)[0].strip(): ap.error(f"--set takes KEY=VALUE (e.g. --set size=128), got {kv!r}")
@@ -127,26 +135,58 @@ def main():
     study = study_name(a.profile, a.source)
     data = dict(source=a.source, data_root=str(Path(a.data_root).resolve()) if a.data_root else '')
     print(f'[study] {study}: profile={a.profile} source={a.source} tasks={tasks} models={models} overrides={overrides} results={res}')
+    if a.child: return run(a, cfg, overrides, stages, tasks, models, res, study, data)
     lock = folder_lock(res, 'study', wait=a.wait)   # one study per results folder: a second one is refused (or waits)
     try: lock.__enter__()
     except RuntimeError as e: sys.exit(f'[study] {e}')
     try: run(a, cfg, overrides, stages, tasks, models, res, study, data)
     finally: lock.__exit__(None, None, None)
 
+def run_parallel(a, tasks, stages):
+    """The per-task stages of every task, `a.jobs` tasks at a time, each in a child `run_study.py --child` process
+    whose kernels get cores/jobs torch threads (OMP_NUM_THREADS) and sleep instead of spinning while they wait
+    (OMP_WAIT_POLICY=PASSIVE: spinning threads of two jobs on shared cores slowed training ~10× when measured).
+    Lines are printed as they come, prefixed with the task; any failed task fails the run after the others end."""
+    import subprocess, threading
+    threads = max(1, (os.cpu_count() or 1) // a.jobs)
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads), MEDSR_JOBS=str(a.jobs))
+    env.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+    base = [sys.executable, '-u', __file__, '--child', '--profile', a.profile, '--seed', str(a.seed), '--engine', a.engine,
+            '--stages', ','.join(stages), '--source', a.source, '--data-root', a.data_root] + [x for kv in a.set for x in ('--set', kv)]
+    base += ['--models', a.models] if a.models else []
+    base += ['--force'] if a.force else []
+    print(f'[study] {len(tasks)} tasks, {a.jobs} at a time, {threads} torch thread(s) each', flush=True)
+    failed, slots, lock = [], threading.Semaphore(a.jobs), threading.Lock()
+    def one(task):
+        with slots:
+            p = subprocess.Popen(base + ['--tasks', task], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+            for line in p.stdout:
+                with lock: print(f'[{task}] {line}', end='', flush=True)
+            if p.wait(): failed.append(task)
+    ts = [threading.Thread(target=one, args=(t,)) for t in tasks]
+    for t in ts: t.start()
+    for t in ts: t.join()
+    if failed: sys.exit(f'[study] FAILED: the stages of {", ".join(failed)} (their output is above, prefixed with the task)')
+
 def run(a, cfg, overrides, stages, tasks, models, res, study, data):
     # a run killed hard (SIGKILL, power loss) can leave hidden temporaries of atomic writes (targets are never partial);
     # only those whose writing process is gone are removed, so a cache build in flight elsewhere keeps its files
-    for root in (res, data_dir()): sweep_temporaries(root)
+    if not a.child:
+        for root in (res, data_dir()): sweep_temporaries(root)
     ran, kw = [], dict(force=a.force, engine=a.engine)
-    for task in tasks:
-        if 'train' in stages:
+    per_task = [s for s in stages if s in ('train', 'evaluate', 'segment')]
+    if a.jobs > 1 and len(tasks) > 1 and per_task:
+        run_parallel(a, tasks, per_task)
+        per_task, ran = [], [True]
+    for task in (tasks if per_task else []):
+        if 'train' in per_task:
             for model in models:
                 ran.append(run_nb('03_train.ipynb', res/'runs'/study/task/model/'train.ipynb',
                                   dict(model=model, task=task, profile=a.profile, seed=a.seed, overrides=overrides, **data), **kw))
-        if 'evaluate' in stages:
+        if 'evaluate' in per_task:
             ran.append(run_nb('04_evaluate.ipynb', res/'runs'/study/task/'evaluate.ipynb',
                               dict(task=task, profile=a.profile, models=','.join(models), seed=a.seed, overrides=overrides, **data), **kw))
-        if 'segment' in stages:
+        if 'segment' in per_task:
             ran.append(run_nb('05_segment.ipynb', res/'runs'/study/task/'segment.ipynb',
                               dict(task=task, profile=a.profile, models=','.join(models), seed=a.seed, overrides=overrides, **data), **kw))
     transfer_tasks = [t for t in tasks if t in ('ct_dose25', 'mri_acc4')] if a.source == 'synthetic' else []

@@ -25,6 +25,14 @@ if git rev-parse --git-dir >/dev/null 2>&1; then
   else bad "nbdev_export: medsr_nb/ differs from nbs/"; git status --porcelain -- medsr_nb | head; fi
 fi
 
+# 1b. every notebook declares the project's kernel (the one `make setup` registers and papermill runs)
+bad_k=$(python -c "import json,glob;print(' '.join(f for f in sorted(glob.glob('nbs/*.ipynb')) if json.load(open(f))['metadata'].get('kernelspec',{}).get('name')!='medsr_nb'))")
+if [ -z "$bad_k" ]; then ok "notebooks declare the medsr_nb kernel"; else bad "notebooks not on the medsr_nb kernel: $bad_k"; fi
+
+# 1c. no machine folders or warnings in stored outputs (docs pages, published reports)
+if python scripts/scrub_outputs.py --check nbs/*.ipynb results/report/*.ipynb; then ok "stored outputs carry no machine paths or warnings"
+else bad "stored outputs need scripts/scrub_outputs.py"; fi
+
 # 2. notebook tests, one nbdev_test per notebook so each counts
 for nb in nbs/*.ipynb; do
   t0=$SECONDS
