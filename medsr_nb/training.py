@@ -59,6 +59,7 @@ def ema_warmup_multi_avg_fn(decay: float = 0.9999):
 
 # %% ../nbs/02e_training.ipynb #5756b4e6
 _PLAIN = (str, int, float, bool, type(None))
+_MODALITY = {t.id: t.modality for t in TASKS.values()}
 
 class RestorationModule(L.LightningModule):
     "Shared base: AdamW (+warm-up), optional EMA, TensorBoard logging, validation PSNR and a common `restore`."
@@ -112,6 +113,17 @@ class RestorationModule(L.LightningModule):
         pred = self.restore(x, k, nfe=self.hparams.get('val_nfe'), seed=batch_idx)
         self.log('val/psnr', batch_psnr(pred, y).mean(), prog_bar=True, batch_size=bs)
         self.log('val/psnr_input', batch_psnr(x, y).mean(), batch_size=bs)
+        if batch_idx == 0: self.log_images(x, pred, y, k)
+
+    def log_images(self, x, pred, y, task, n: int = 4):
+        "TensorBoard image `val/degraded | restored | target | 4×error`: `n` validation slices, CT in the abdomen window (L40/W400), MRI on [0, 1]."
+        exp = getattr(self.logger, 'experiment', None)
+        if not hasattr(exp, 'add_image'): return
+        n = min(n, len(x)); ct = all(_MODALITY.get(int(t)) == 'ct' for t in task[:n])
+        show = (lambda v: (v * 1000 + 160) / 400) if ct else (lambda v: (v + 1) / 2)   # [-1, 1] → display; CT: HU/1000
+        rows = [torch.cat([show(x[i]), show(pred[i]), show(y[i]), 4 * (show(pred[i]) - show(y[i])).abs()], -1) for i in range(n)]
+        exp.add_image('val/degraded | restored | target | 4×error' + (' (CT L40/W400)' if ct else ''),
+                      torch.cat(rows, -2).float().clamp(0, 1).cpu(), self.global_step)
 
     # -- inference
     def nfe_choices(self, nfes) -> list[int]:

@@ -53,6 +53,44 @@ def title_of(nb: Path) -> str:
         if c['cell_type'] == 'markdown' and m: return m.group(1).strip()
     return nb.stem
 
+def api_reference() -> str:
+    """Markdown API reference of every exported symbol (each module's `__all__`, as nbdev exports it): signature and
+    docstring of functions and classes, and of the public methods a class defines itself."""
+    import importlib, inspect, pkgutil, medsr_nb
+    class Raw(str):   # a postponed annotation (`from __future__ import annotations`) shown as written, not quoted
+        def __repr__(self): return str(self)
+    def sig(obj, name):
+        try: s = inspect.signature(obj)
+        except (TypeError, ValueError): return name
+        raw = lambda a: Raw(a) if isinstance(a, str) else a
+        s = s.replace(parameters=[p.replace(annotation=raw(p.annotation)) for p in s.parameters.values()],
+                      return_annotation=raw(s.return_annotation))
+        return f'{name}{s}'
+    def doc(obj): return (inspect.getdoc(obj) or '').strip()
+    out = ['# API reference', '',
+           'Every exported symbol of the `medsr_nb` package, by module: signature and docstring (generated from the '
+           'installed library by `scripts/build_docs.py`; the notebook of the same name explains and tests it).', '']
+    for m in sorted(pkgutil.iter_modules(medsr_nb.__path__), key=lambda m: m.name):
+        if m.name.startswith('_'): continue
+        mod = importlib.import_module(f'medsr_nb.{m.name}')
+        names = [n for n in getattr(mod, '__all__', []) if not n.startswith('_')]
+        if not names: continue
+        out += [f'## medsr_nb.{m.name}', '', doc(mod), '']
+        for n in names:
+            obj = getattr(mod, n, None)
+            if obj is None: continue
+            if inspect.isclass(obj):
+                out += [f'### class `{n}`', '', '```python', f'class {sig(obj, n)}', '```', '', doc(obj), '']
+                for mn, mo in vars(obj).items():
+                    if mn.startswith('_') or not (inspect.isfunction(mo) or isinstance(mo, (property, staticmethod, classmethod))): continue
+                    f = mo.fget if isinstance(mo, property) else getattr(mo, '__func__', mo)
+                    out += ['```python', (f'{n}.{mn}  # property' if isinstance(mo, property) else f'{n}.{sig(f, mn)}'), '```', '', doc(f), '']
+            elif callable(obj):
+                out += [f'### `{n}`', '', '```python', sig(obj, n), '```', '', doc(obj), '']
+            else:
+                out += [f'### `{n}`', '', f'`{type(obj).__name__}` constant.', '']
+    return '\n'.join(out) + '\n'
+
 def main(site: Path):
     src = ROOT/'_docs_src'
     shutil.rmtree(src, ignore_errors=True); src.mkdir()
@@ -65,6 +103,12 @@ def main(site: Path):
         else: nav.append(entry)
     (src/'data.md').write_text((ROOT/'data'/'README.md').read_text())
     nav.append({'Data sets': 'data.md'})
+    # the executed study reports (results/report/, written by `make study` and the GPU profile) as pages
+    reports = sorted((ROOT/'results'/'report').glob('*.ipynb'))
+    for nb in reports: clean_nb(nb, src/f'results_{nb.name}')
+    if reports: nav.append({'Results': [{f'{nb.stem.replace("_", " ")}: {title_of(nb)}': f'results_{nb.name}'} for nb in reports]})
+    (src/'api.md').write_text(api_reference())
+    nav.append({'API reference': 'api.md'})
     cfg = {'site_name': 'medsr_nb', 'docs_dir': str(src), 'site_dir': str(site), 'use_directory_urls': True,
            'theme': {'name': 'material', 'font': False}, 'nav': nav,
            'plugins': ['search', {'mkdocs-jupyter': {'execute': False, 'include_source': True, 'ignore_h1_titles': False,
@@ -74,7 +118,7 @@ def main(site: Path):
     r = subprocess.run([sys.executable, '-m', 'mkdocs', 'build', '-q', '-f', str(ROOT/'mkdocs.generated.yml')], cwd=ROOT)
     if r.returncode: sys.exit(r.returncode)
     n_mj = bundle_mathjax(site)
-    print(f'docs site: {site}/index.html ({len(nbs)} notebooks; MathJax served locally on {n_mj} pages; search index built)')
+    print(f'docs site: {site}/index.html ({len(nbs)} notebooks, {len(reports)} study reports, API reference; MathJax served locally on {n_mj} pages; search index built)')
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(); ap.add_argument('--site', default=str(ROOT/'site'))

@@ -1,7 +1,8 @@
 """Check the built docs site in headless Chromium: pages render with their text and figures.
 
 Serves `site/` on 127.0.0.1, lets Chromium load each page (JavaScript on), dumps the rendered DOM and checks the
-expected text and the number of <img> figures; saves a screenshot of each page to `site/_check/`.
+expected text and the number of <img> figures (an API page with signatures, the executed study report with its
+figures); saves a screenshot of each page to `site/_check/` (kept with the site as the check's artefacts).
 Usage: python scripts/check_docs.py [--site DIR]   (installs nothing; needs /usr/bin/chromium)
 """
 import argparse, functools, http.server, re, shutil, subprocess, sys, tempfile, threading
@@ -13,6 +14,9 @@ CHECKS = {
     '00_core/': (['Atomic writes', 'seed_everything'], 0),
     '01b_physics/': (['back-projection', 'fastmri_mask'], 1),
     '02e_training/': (['Predict-and-refine'], 0),
+    'api/': (["build_dit(name: str = 'tiny', **kw) -> DiT", 'restore_volume(', 'scrub_notebook('], 0),
+    'results_report_quick/': (['PSNR', 'LPIPS'], 4),       # the executed study report, with its figures
+    'results_transfer_quick/': (['PSNR'], 1),
 }
 RAW_TEX = re.compile(r'\$[^$\s][^$]{0,80}\$|\\frac|\\times|\\sigma')   # TeX left unrendered in the visible text
 

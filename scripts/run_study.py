@@ -16,7 +16,7 @@ profile, or <profile>-<source> on real data, e.g. full-brats):
 Interrupt and rerun to resume: a stage whose `.done.json` marker exists with the same parameters is skipped, and
 training resumes from its last checkpoint. Executed notebooks and markers are written atomically.
 """
-import argparse, json, os, sys, time, traceback
+import argparse, json, os, sys, tempfile, time, traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,6 +56,17 @@ def execute_inprocess(src: Path, dst: Path, params: dict):
             sys.stdout.write(buf.getvalue()[-2000:])
             dst.write_text(json.dumps(nb, indent=1))
 
+KERNEL_DIR = tempfile.TemporaryDirectory(prefix='medsr-kernel-')   # the kernels' IPC sockets; removed at exit
+
+class Progress:
+    "A file for a notebook's output streams while it runs: its latest line (e.g. the training bar), printed at most every `every` s."
+    def __init__(self, label: str, every: float = 30.): self.label, self.every, self.last = label, every, time.time()
+    def write(self, s: str):
+        lines = [l.strip() for l in str(s).replace('\r', '\n').split('\n') if l.strip()]
+        if lines and time.time() - self.last >= self.every:
+            self.last = time.time(); print(f'[study]     {self.label}: {lines[-1][:150]}', flush=True)
+    def flush(self): pass
+
 def run_nb(nb: str, out: Path, params: dict, force: bool = False, engine: str = 'papermill') -> bool:
     "Execute `nbs/<nb>` (papermill, or in-process) into `out` unless its marker says it is done with the same params."
     marker = out.with_suffix('.done.json')
@@ -71,8 +82,12 @@ def run_nb(nb: str, out: Path, params: dict, force: bool = False, engine: str = 
         try:
             if engine == 'papermill':
                 import papermill as pm
-                pm.execute_notebook(str(src), str(tmp_nb), parameters=params, kernel_name='medsr_nb',
-                                    cwd=str(ROOT/'nbs'), progress_bar=False, log_output=False)
+                from traitlets.config import Config
+                cfg = Config()   # IPC sockets in a temporary folder: no "running over TCP without encryption" warning
+                cfg.KernelManager.transport, cfg.KernelManager.ip = 'ipc', str(Path(KERNEL_DIR.name)/'k')
+                live = Progress(nb)
+                pm.execute_notebook(str(src), str(tmp_nb), parameters=params, kernel_name='medsr_nb', cwd=str(ROOT/'nbs'),
+                                    progress_bar=False, log_output=False, stdout_file=live, stderr_file=live, config=cfg)
             else: execute_inprocess(src, tmp_nb, params)
         except Exception:
             failed = out.with_name(out.stem + '.failed.ipynb')
@@ -105,7 +120,7 @@ def main():
     ap.add_argument('--wait', action='store_true', help='wait for another study using the same results folder (default: refuse)')
     ap.add_argument('--jobs', type=int, default=1,
                     help='tasks trained/evaluated side by side, each in its own process with cores/jobs torch threads '
-                         '(`make study` uses 2: on 2 cores, two one-thread jobs beat one two-thread job)')
+                         '(for many-core machines: on 2 cores two one-thread jobs were no faster than one two-thread job)')
     ap.add_argument('--child', action='store_true', help=argparse.SUPPRESS)   # one task of a --jobs run (no lock, no sweep)
     a = ap.parse_args()
     if a.jobs < 1: ap.error(f'--jobs must be at least 1, got {a.jobs}')
@@ -173,35 +188,42 @@ def run(a, cfg, overrides, stages, tasks, models, res, study, data):
     # only those whose writing process is gone are removed, so a cache build in flight elsewhere keeps its files
     if not a.child:
         for root in (res, data_dir()): sweep_temporaries(root)
-    ran, kw = [], dict(force=a.force, engine=a.engine)
+    kw = dict(force=a.force, engine=a.engine)
     per_task = [s for s in stages if s in ('train', 'evaluate', 'segment')]
     if a.jobs > 1 and len(tasks) > 1 and per_task:
         run_parallel(a, tasks, per_task)
-        per_task, ran = [], [True]
+        per_task = []
+    plan = []   # (notebook, executed copy, parameters, run_nb options): counted first, for "stage k of n" and the ETA
     for task in (tasks if per_task else []):
         if 'train' in per_task:
             for model in models:
-                ran.append(run_nb('03_train.ipynb', res/'runs'/study/task/model/'train.ipynb',
-                                  dict(model=model, task=task, profile=a.profile, seed=a.seed, overrides=overrides, **data), **kw))
+                plan.append(('03_train.ipynb', res/'runs'/study/task/model/'train.ipynb',
+                             dict(model=model, task=task, profile=a.profile, seed=a.seed, overrides=overrides, **data), kw))
         if 'evaluate' in per_task:
-            ran.append(run_nb('04_evaluate.ipynb', res/'runs'/study/task/'evaluate.ipynb',
-                              dict(task=task, profile=a.profile, models=','.join(models), seed=a.seed, overrides=overrides, **data), **kw))
+            plan.append(('04_evaluate.ipynb', res/'runs'/study/task/'evaluate.ipynb',
+                         dict(task=task, profile=a.profile, models=','.join(models), seed=a.seed, overrides=overrides, **data), kw))
         if 'segment' in per_task:
-            ran.append(run_nb('05_segment.ipynb', res/'runs'/study/task/'segment.ipynb',
-                              dict(task=task, profile=a.profile, models=','.join(models), seed=a.seed, overrides=overrides, **data), **kw))
+            plan.append(('05_segment.ipynb', res/'runs'/study/task/'segment.ipynb',
+                         dict(task=task, profile=a.profile, models=','.join(models), seed=a.seed, overrides=overrides, **data), kw))
     transfer_tasks = [t for t in tasks if t in ('ct_dose25', 'mri_acc4')] if a.source == 'synthetic' else []
     if 'transfer' in stages and transfer_tasks and not shared_data_dir().exists():
         print(f'[study] 07_transfer skipped: no shared sample scans at {shared_data_dir()} (set MEDSR_SHARED_DATA)')
         transfer_tasks = []
     if 'transfer' in stages and transfer_tasks:
-        ran.append(run_nb('07_transfer.ipynb', res/'report'/f'transfer_{study}.ipynb',
-                          dict(profile=a.profile, tasks=','.join(transfer_tasks), models=','.join(models), seed=a.seed,
-                               overrides=overrides, shared=str(shared_data_dir())), force=True, engine=a.engine))
+        plan.append(('07_transfer.ipynb', res/'report'/f'transfer_{study}.ipynb',
+                     dict(profile=a.profile, tasks=','.join(transfer_tasks), models=','.join(models), seed=a.seed,
+                          overrides=overrides, shared=str(shared_data_dir())), dict(force=True, engine=a.engine)))
     if 'report' in stages:
-        ran.append(run_nb('06_report.ipynb', res/'report'/f'report_{study}.ipynb',
-                          dict(profile=a.profile, tasks=','.join(tasks), models=','.join(models), overrides=overrides,
-                               source=a.source),
-                          force=True, engine=a.engine))
+        plan.append(('06_report.ipynb', res/'report'/f'report_{study}.ipynb',
+                     dict(profile=a.profile, tasks=','.join(tasks), models=','.join(models), overrides=overrides,
+                          source=a.source), dict(force=True, engine=a.engine)))
+    ran, t0 = [], time.time()
+    for i, (nb, out, params, opts) in enumerate(plan):
+        el = time.time() - t0
+        eta = f', ETA ≈ {el / i * (len(plan) - i) / 60:.0f} min' if i else ''
+        print(f'[study] stage {i + 1}/{len(plan)}: {nb} {params.get("task", params.get("tasks", ""))} {params.get("model", "")}'
+              f' (elapsed {el / 60:.1f} min{eta})', flush=True)
+        ran.append(run_nb(nb, out, params, **opts))
     if not all(ran): print('[study] some study notebooks do not exist yet; ran what exists')
     if a.check:
         need = [res/'metrics'/f'{study}_{t}.csv' for t in tasks] + [res/'metrics'/f'{study}_{t}_dice.csv' for t in tasks]

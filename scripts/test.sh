@@ -53,9 +53,37 @@ if python -c "from medsr_nb.io import write_brats_demo; write_brats_demo('$scrat
   ok "study smoke run on BraTS-layout files (--source brats)"
 else bad "study smoke run --source brats"; fi
 
+# 4a. nbdev's own docs preprocessing (what `nbdev_docs` runs before Quarto): it executes every cell that imports,
+#     so a test cell mixing imports with code that needs earlier cells breaks it (imports live in the top cells)
+if limit 600 nbdev_proc_nbs --n_workers 0 >/dev/null 2>&1; then ok "nbdev_proc_nbs (nbdev_docs' preprocessing)"
+else bad "nbdev_proc_nbs"; fi
+
 # 4. docs site
 if limit 900 python scripts/build_docs.py && bash scripts/ensure_chromium.sh && limit 600 python scripts/check_docs.py; then ok "docs site renders in Chromium"
 else bad "docs site"; fi
+
+# 5. the package as a user gets it: the wheel, installed in a fresh venv (its dependencies reached through a .pth
+#    pointing at .venv's site-packages, whose editable hook is then not run), imported and used outside the checkout
+w=$(mktemp -d)
+sp=$(python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+if limit 600 bash -c "set -e
+    python -m pip wheel -q --no-deps --no-build-isolation -w '$w/dist' . >/dev/null
+    python -m venv '$w/venv'
+    '$w/venv/bin/python' -m pip install -q --no-deps '$w'/dist/medsr_nb-*.whl
+    echo '$sp' > \$('$w/venv/bin/python' -c 'import sysconfig; print(sysconfig.get_paths()[\"purelib\"])')/zz_deps.pth
+    cd '$w' && MEDSR_DATA='$w/data' MEDSR_RESULTS='$w/results' '$w/venv/bin/python' -c '
+import os, medsr_nb
+from pathlib import Path
+from medsr_nb.core import data_dir, results_dir
+from medsr_nb.datasets import SyntheticPairs
+assert Path(medsr_nb.__file__).is_relative_to(\"$w/venv\"), medsr_nb.__file__          # the wheel, not the checkout
+assert (data_dir(), results_dir()) == (Path(\"$w/data\"), Path(\"$w/results\"))
+ds = SyntheticPairs(\"ct_dose25\", \"train\", n=4, size=32, workers=0, progress=False)
+assert len(ds) == 4 and ds.path.is_relative_to(\"$w/data\") and ds[0][\"input\"].shape == (1, 32, 32)
+print(\"wheel:\", Path(medsr_nb.__file__).parent, \"->\", ds.path)'
+    '$w/venv/bin/medsr-restore' --help >/dev/null"; then ok "wheel in a fresh venv: imports, builds a dataset outside the checkout, medsr-restore runs"
+else bad "wheel in a fresh venv"; fi
+rm -rf "$w"
 
 [ ${#failures[@]} -gt 0 ] && printf 'failed: %s\n' "${failures[@]}"
 echo "tests: $passed passed, $failed failed"
