@@ -15,7 +15,8 @@ from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from torch.optim.swa_utils import AveragedModel
-from .core import N_TASKS, TASKS, Task, atomic_path, get_task, require_file
+from .core import N_TASKS, TASKS, Task, atomic_path, atomic_write_text, get_task, require_file
+from .datasets import file_sha256
 from .dit import build_dit, GaussianDiffusion
 from .baselines import build_unet, build_rrdbnet, build_discriminator, esrgan_loss, ESRGAN_CONFIGS
 
@@ -23,7 +24,7 @@ from .baselines import build_unet, build_rrdbnet, build_discriminator, esrgan_lo
 __all__ = ['MODELS', 'task_tensor', 'batch_psnr', 'sample_seed', 'ema_warmup_multi_avg_fn', 'RestorationModule', 'DiTModule',
            'SiTModule', 'UNetModule', 'ESRGANModule', 'unet_weights', 'RefineModule', 'DiTRefineModule',
            'ResidualInput', 'SiTRefineModule', 'ModelSpec', 'build_module', 'CheckpointError', 'read_checkpoint',
-           'AtomicCheckpointIO', 'fit', 'load_module', 'restore_batches']
+           'sha256_path', 'AtomicCheckpointIO', 'fit', 'load_module', 'restore_batches']
 
 # %% ../nbs/02e_training.ipynb #278d2f4b
 def task_tensor(task, batch: int, device=None) -> torch.Tensor:
@@ -413,6 +414,10 @@ def read_checkpoint(path: str | Path, map_location='cpu') -> dict:
         raise CheckpointError(f"{p}: unreadable checkpoint ({type(e).__name__}: {str(e)[:200]}): truncated or corrupt? delete it to retrain") from e
     if not isinstance(ck, dict) or not isinstance(ck.get('state_dict'), dict) or not isinstance(ck.get('hyper_parameters'), dict):
         raise CheckpointError(f"{p}: not a medsr_nb checkpoint (no state_dict / hyper_parameters)")
+    side = sha256_path(p)   # written with the checkpoint: any byte changed since (inside a tensor too) is caught here
+    if side.exists() and side.read_text().split()[:1] != [file_sha256(p)]:
+        raise CheckpointError(f"{p}: its SHA-256 does not match {side.name}, written when it was saved: the bytes changed since "
+                              "(corrupt copy or disk); delete it to retrain")
     bad = [k for k, v in ck['state_dict'].items() if torch.is_tensor(v) and v.is_floating_point() and not torch.isfinite(v).all()]
     if bad: raise CheckpointError(f"{p}: non-finite weights in {bad[:3]}{' …' if len(bad) > 3 else ''}: a diverged run; retrain")
     return ck
@@ -433,11 +438,21 @@ def _resume_point(ckdir: Path) -> str | None:
     if usable: return max(usable)[1]
     warnings.warn(f"{ckdir}: no usable checkpoint: training starts from scratch"); return None
 
+def sha256_path(ckpt: str | Path) -> Path:
+    "The SHA-256 sidecar of a checkpoint: `<name>.sha256`, in `sha256sum` format (so `sha256sum -c` checks it too)."
+    return Path(f'{ckpt}.sha256')
+
 class AtomicCheckpointIO(TorchCheckpointIO):
-    "Lightning checkpoint IO writing through a temporary file renamed into place."
+    "Lightning checkpoint IO writing through a temporary file renamed into place, with a SHA-256 sidecar `read_checkpoint` verifies."
     def save_checkpoint(self, checkpoint, path, storage_options=None):
         if storage_options is not None: raise TypeError("AtomicCheckpointIO takes no storage_options")
-        with atomic_path(path) as tmp: torch.save(checkpoint, tmp)
+        side = sha256_path(path)
+        with atomic_path(path) as tmp:
+            torch.save(checkpoint, tmp); digest = file_sha256(tmp)
+            side.unlink(missing_ok=True)   # never a stale sidecar beside new bytes: a crash before the next line leaves none
+        atomic_write_text(side, f'{digest}  {Path(path).name}\n')
+    def remove_checkpoint(self, path):
+        super().remove_checkpoint(path); sha256_path(path).unlink(missing_ok=True)
 
 def _on_gpu(accelerator: str) -> bool:
     return accelerator in ('gpu', 'cuda') or (accelerator == 'auto' and torch.cuda.is_available())

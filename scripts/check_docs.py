@@ -5,7 +5,7 @@ expected text and the number of <img> figures (an API page with signatures, the 
 figures); saves a screenshot of each page to `site/_check/` (kept with the site as the check's artefacts).
 Usage: python scripts/check_docs.py [--site DIR]   (installs nothing; needs /usr/bin/chromium)
 """
-import argparse, functools, http.server, re, shutil, subprocess, sys, tempfile, threading
+import argparse, functools, html, http.server, re, shutil, subprocess, sys, tempfile, threading
 from pathlib import Path
 
 # page → (texts that must appear, minimum number of figures)
@@ -45,7 +45,7 @@ def main(site: Path) -> int:
         url = f'http://127.0.0.1:{srv.server_address[1]}/{page}'
         dom = render(url, out/f'{page.strip("/") or "home"}.png')
         visible = re.sub(r'<(script|style)\b.*?</\1>', '', dom, flags=re.S)   # MathJax keeps the TeX source in <script>
-        text = ' '.join(re.sub(r'<[^>]+>', '', visible).split())
+        text = ' '.join(html.unescape(re.sub(r'<[^>]+>', '', visible)).split())
         raw = RAW_TEX.findall(text)
         missing = [t for t in texts if ' '.join(t.split()) not in text]
         imgs = len(re.findall(r'<img\b[^>]*src="data:image/(?:png|jpeg)', dom))

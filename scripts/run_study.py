@@ -87,7 +87,8 @@ def run_nb(nb: str, out: Path, params: dict, force: bool = False, engine: str = 
                 cfg.KernelManager.transport, cfg.KernelManager.ip = 'ipc', str(Path(KERNEL_DIR.name)/'k')
                 live = Progress(nb)
                 pm.execute_notebook(str(src), str(tmp_nb), parameters=params, kernel_name='medsr_nb', cwd=str(ROOT/'nbs'),
-                                    progress_bar=False, log_output=False, stdout_file=live, stderr_file=live, config=cfg)
+                                    progress_bar=False, log_output=False, stdout_file=live, stderr_file=live, config=cfg,
+                                    extra_arguments=['--IPKernelApp.log_level=CRITICAL'])   # no kernel log lines (e.g. at shutdown)
             else: execute_inprocess(src, tmp_nb, params)
         except Exception:
             failed = out.with_name(out.stem + '.failed.ipynb')
