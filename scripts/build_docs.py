@@ -65,7 +65,15 @@ def api_reference() -> str:
         raw = lambda a: Raw(a) if isinstance(a, str) else a
         s = s.replace(parameters=[p.replace(annotation=raw(p.annotation)) for p in s.parameters.values()],
                       return_annotation=raw(s.return_annotation))
-        return f'{name}{s}'
+        text = f'{name}{s}'
+        if len(text) <= 100: return text
+        ps = []   # long: one parameter per line (a bare `*` before the first keyword-only one, as Python writes it)
+        for p in s.parameters.values():
+            if p.kind is p.KEYWORD_ONLY and not any(x.startswith('*') for x in ps): ps.append('*')
+            ps.append(str(p))
+        ret = '' if s.return_annotation is s.empty else f' -> {s.return_annotation!r}'
+        return f'{name}(\n    ' + ',\n    '.join(ps) + f'\n){ret}'
+    def own_doc(f): return inspect.cleandoc(getattr(f, '__doc__', None) or '')   # not a docstring inherited from nn.Module
     def doc(obj): return (inspect.getdoc(obj) or '').strip()
     out = ['# API reference', '',
            'Every exported symbol of the `medsr_nb` package, by module: signature and docstring (generated from the '
@@ -84,7 +92,7 @@ def api_reference() -> str:
                 for mn, mo in vars(obj).items():
                     if mn.startswith('_') or not (inspect.isfunction(mo) or isinstance(mo, (property, staticmethod, classmethod))): continue
                     f = mo.fget if isinstance(mo, property) else getattr(mo, '__func__', mo)
-                    out += ['```python', (f'{n}.{mn}  # property' if isinstance(mo, property) else f'{n}.{sig(f, mn)}'), '```', '', doc(f), '']
+                    out += ['```python', (f'{n}.{mn}  # property' if isinstance(mo, property) else f'{n}.{sig(f, mn)}'), '```', '', own_doc(f), '']
             elif callable(obj):
                 out += [f'### `{n}`', '', '```python', sig(obj, n), '```', '', doc(obj), '']
             else:
