@@ -78,6 +78,8 @@ from medsr_nb.core import data_dir, results_dir
 from medsr_nb.datasets import SyntheticPairs
 assert Path(medsr_nb.__file__).is_relative_to(\"$w/venv\"), medsr_nb.__file__          # the wheel, not the checkout
 assert (data_dir(), results_dir()) == (Path(\"$w/data\"), Path(\"$w/results\"))
+from importlib.metadata import metadata
+assert {\"dev\", \"study\"} <= set(metadata(\"medsr_nb\").get_all(\"Provides-Extra\")), metadata(\"medsr_nb\").get_all(\"Provides-Extra\")
 ds = SyntheticPairs(\"ct_dose25\", \"train\", n=4, size=32, workers=0, progress=False)
 assert len(ds) == 4 and ds.path.is_relative_to(\"$w/data\") and ds[0][\"input\"].shape == (1, 32, 32)
 print(\"wheel:\", Path(medsr_nb.__file__).parent, \"->\", ds.path)'
