@@ -15,8 +15,9 @@ from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from torch.optim.swa_utils import AveragedModel
-from .core import N_TASKS, TASKS, Task, atomic_path, atomic_write_text, get_task, require_file
+from .core import N_TASKS, TASKS, CT_DISPLAY_WINDOW, Task, atomic_path, atomic_write_text, get_task, require_file
 from .datasets import file_sha256
+from .metrics import display_image
 from .dit import build_dit, GaussianDiffusion
 from .baselines import build_unet, build_rrdbnet, build_discriminator, esrgan_loss, ESRGAN_CONFIGS
 
@@ -120,11 +121,11 @@ class RestorationModule(L.LightningModule):
         "TensorBoard image `val/degraded | restored | target | 4×error`: `n` validation slices, CT in the abdomen window (L40/W400), MRI on [0, 1]."
         exp = getattr(self.logger, 'experiment', None)
         if not hasattr(exp, 'add_image'): return
-        n = min(n, len(x)); ct = all(_MODALITY.get(int(t)) == 'ct' for t in task[:n])
-        show = (lambda v: (v * 1000 + 160) / 400) if ct else (lambda v: (v + 1) / 2)   # [-1, 1] → display; CT: HU/1000
+        n = min(n, len(x)); mod = 'ct' if all(_MODALITY.get(int(t)) == 'ct' for t in task[:n]) else 'mri'
+        show = lambda v: torch.as_tensor(display_image(v, mod))
         rows = [torch.cat([show(x[i]), show(pred[i]), show(y[i]), 4 * (show(pred[i]) - show(y[i])).abs()], -1) for i in range(n)]
-        exp.add_image('val/degraded | restored | target | 4×error' + (' (CT L40/W400)' if ct else ''),
-                      torch.cat(rows, -2).float().clamp(0, 1).cpu(), self.global_step)
+        exp.add_image('val/degraded | restored | target | 4×error' + (' (CT L{:g}/W{:g})'.format(*CT_DISPLAY_WINDOW) if mod == 'ct' else ''),
+                      torch.cat(rows, -2).float().clamp(0, 1), self.global_step)
 
     # -- inference
     def nfe_choices(self, nfes) -> list[int]:
