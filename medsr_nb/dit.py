@@ -101,6 +101,9 @@ class DiT(nn.Module):
         # together with the stem's own full-resolution features
         self.final = FinalLayer(hidden_size, patch_size, stem_channels if pixel_head else out_channels)
         self.head = nn.Conv2d(2 * stem_channels, out_channels, 3, padding=1) if pixel_head else None
+        # the stem features the head reads are modulated by the time/task vector (scale, shift; zero-initialised),
+        # so the pixel path can pass the noisy input through at one time and silence it at another
+        self.stem_mod = nn.Sequential(nn.SiLU(), nn.Linear(hidden_size, 2 * stem_channels)) if pixel_head else None
         self._pos = {}
         self.init_weights()
 
@@ -113,6 +116,7 @@ class DiT(nn.Module):
         for lin in (self.t_embed.mlp[0], self.t_embed.mlp[2]): nn.init.normal_(lin.weight, std=0.02)
         if self.task_embed is not None: nn.init.normal_(self.task_embed.weight, std=0.02)
         zero = [b.adaLN[-1] for b in self.blocks] + [self.final.adaLN[-1], self.final.linear]
+        if self.stem_mod is not None: zero.append(self.stem_mod[-1])
         for lin in zero + ([self.head] if self.head is not None else []):
             nn.init.zeros_(lin.weight); nn.init.zeros_(lin.bias)
 
@@ -151,7 +155,9 @@ class DiT(nn.Module):
         x = self.final(x, c)                                          # (B, h*w, p*p*C)
         C = self.stem_channels if self.pixel_head else self.out_channels
         x = x.view(B, h, w, p, p, C).permute(0, 5, 1, 3, 2, 4).reshape(B, C, H, W)
-        return self.head(torch.cat([x, feats], dim=1)) if self.pixel_head else x
+        if not self.pixel_head: return x
+        scale, shift = self.stem_mod(c).to(x.dtype)[:, :, None, None].chunk(2, dim=1)
+        return self.head(torch.cat([x, feats * (1 + scale) + shift], dim=1))
 
 # %% ../nbs/02a_dit.ipynb #4e62a0f4
 DIT_CONFIGS = {

@@ -16,9 +16,13 @@ __all__ = ['Interpolant']
 class Interpolant:
     "Stochastic interpolant x_t = α(t)·x1 + σ(t)·x0 (t=0 start, t=1 data) trained by velocity regression."
     def __init__(self, path: str = 'linear', start: str = 'noise', start_noise: float = 0.1, t_scale: float = 1000.,
-                 v_scale: float = 1., train_nfes: tuple[int, ...] | None = None, prediction: str = 'v', min_sigma: float = 0.05):
+                 v_scale: float = 1., train_nfes: tuple[int, ...] | None = None, prediction: str = 'v', min_sigma: float = 0.05,
+                 time_shift: float = 1.):
         if path not in ('linear', 'gvp'): raise ValueError(f"path must be 'linear' or 'gvp', got {path!r}")
-        if prediction not in ('v', 'x'): raise ValueError(f"prediction must be 'v' or 'x', got {prediction!r}")
+        if prediction not in ('v', 'x', 'precond'):
+            raise ValueError(f"prediction must be 'v', 'x' or 'precond', got {prediction!r}")
+        if not time_shift > 0: raise ValueError(f"time_shift must be > 0, got {time_shift}")
+        self.time_shift = float(time_shift)   # α > 1: the samplers' time grid is pulled towards the start (see `times`)
         # 'x': the network outputs the clean image (as a correction of the start mean, in units of v_scale) and the
         # velocity is derived from it; σ(t) is floored at `min_sigma` in that conversion (Li & He 2025 clip 1 − t)
         self.prediction, self.min_sigma = prediction, float(min_sigma)
@@ -29,12 +33,17 @@ class Interpolant:
         self.v_scale = float(v_scale)   # the network outputs velocity / v_scale (a unit-scale target for small flows)
         # train only at the times the Euler/SDE samplers evaluate at these NFEs (t = i/n), as DiT's `train_nfes`
         self.train_nfes = tuple(sorted({int(n) for n in train_nfes})) if train_nfes else None
-        self.train_times = (torch.tensor(sorted({round(i / n, 9) for n in self.train_nfes for i in range(n)}))
+        self.train_times = (torch.tensor(sorted({round(t, 9) for n in self.train_nfes for t in self.times(n)[:-1]}))
                             if self.train_nfes else None)
 
     def __repr__(self):
         return (f"Interpolant(path={self.path!r}, start={self.start!r}, start_noise={self.start_noise}, v_scale={self.v_scale}, "
-                f"prediction={self.prediction!r})")
+                f"prediction={self.prediction!r}, time_shift={self.time_shift})")
+
+    def times(self, steps: int) -> list[float]:
+        "The `steps` + 1 times of a sampler's grid from 0 to 1: uniform, mapped by t ↦ t / (t + α(1 − t)) with α = `time_shift`."
+        u, a = [i / steps for i in range(steps + 1)], self.time_shift
+        return u if a == 1 else [t / (t + a * (1 - t)) for t in u]
 
     def coeffs(self, t: torch.Tensor):
         "α(t), σ(t), α'(t), σ'(t) at times t (any shape)."
@@ -56,14 +65,25 @@ class Interpolant:
         t = t.to(x.device, x.dtype)
         out = net(x, t * self.t_scale, cond, task).to(x.dtype) * self.v_scale
         if self.prediction == 'v': return out
+        if self.prediction == 'precond':   # v̂ = (α'+σ')μ0 + c_skip·(x − (α+σ)μ0) + c_out·v_scale·F
+            mu, (c_skip, c_out, a, s, da, ds) = self.start_mean(cond, x.shape[1]), self.precond(t, x)
+            return (da + ds) * mu + c_skip * (x - (a + s) * mu) + c_out * out
         x1 = self.start_mean(cond, x.shape[1]) + out                   # the predicted clean image
         a, s, da, ds = (_bcast(c, x) for c in self.coeffs(t))
         return da * x1 + ds * (x - a * x1) / s.clamp_min(self.min_sigma)   # α'x̂1 + σ'x̂0, x̂0 = (x − αx̂1)/σ
 
+    def precond(self, t: torch.Tensor, x: torch.Tensor):
+        "c_skip, c_out (and α, σ, α', σ') of the preconditioned velocity at t, broadcast to x (see 'Preconditioned velocity')."
+        a, s, da, ds = (_bcast(c, x) for c in self.coeffs(t))
+        r = self.start_noise / self.v_scale                            # start noise in units of the data's scale
+        c_skip = (a * da + s * ds * r ** 2) / (a ** 2 + s ** 2 * r ** 2).clamp_min(1e-12)
+        c_out = ((da - c_skip * a) ** 2 + (ds - c_skip * s) ** 2 * r ** 2).sqrt().clamp_min(1e-6)
+        return c_skip, c_out, a, s, da, ds
+
     def loss(self, net, target: torch.Tensor, cond: torch.Tensor, task: torch.Tensor,
              t: torch.Tensor | None = None, noise: torch.Tensor | None = None,
              generator: torch.Generator | None = None) -> torch.Tensor:
-        "MSE between the predicted velocity (x-prediction: derived from the predicted image) and the path velocity α'x1 + σ'x0, t ~ U[0,1)."
+        "MSE between the predicted velocity (x-prediction: derived from the predicted image) and the path velocity α'x1 + σ'x0, ('precond': of the network output and its target), t on the training grid or ~ U[0,1)."
         B, dev = target.shape[0], target.device
         if t is None:
             dev_g = generator.device if generator else 'cpu'
@@ -75,8 +95,13 @@ class Interpolant:
             raise ValueError(f"start='degraded' needs cond shaped like the target, got {tuple(cond.shape)}")
         x0 = self.start_sample(cond.to(target.dtype), noise)
         a, s, da, ds = (_bcast(c, target) for c in self.coeffs(t))
-        out = self._net(net, a * target + s * x0, t, cond, task) / self.v_scale
-        return F.mse_loss(out.float(), ((da * target + ds * x0) / self.v_scale).float())
+        xt, w = a * target + s * x0, da * target + ds * x0
+        if self.prediction == 'precond':   # MSE of the network output F itself (unit-variance target at every t)
+            mu, (c_skip, c_out, *_) = self.start_mean(cond.to(target.dtype), target.shape[1]), self.precond(t, target)
+            f_target = (w - (da + ds) * mu - c_skip * (xt - (a + s) * mu)) / (self.v_scale * c_out)
+            return F.mse_loss(net(xt, t * self.t_scale, cond, task).float(), f_target.float())
+        out = self._net(net, xt, t, cond, task) / self.v_scale
+        return F.mse_loss(out.float(), (w / self.v_scale).float())
 
 # %% ../nbs/02b_sit.ipynb #ffc6387b
 def _heun_plan(nfe: int) -> list[str]:
@@ -104,12 +129,12 @@ def sample(self: Interpolant, net, cond: torch.Tensor, task: torch.Tensor, nfe: 
     x = self.start_sample(cond, _randn((B, C, H, W), g, cond))
     v = lambda x, t: self._net(net, x, torch.full((B,), t, device=x.device), cond, task)
     if method == 'heun':
-        plan = _heun_plan(nfe); ts = torch.linspace(0, 1, len(plan) + 1, dtype=torch.float64).tolist()
+        plan = _heun_plan(nfe); ts = self.times(len(plan))
         for i, kind in enumerate(plan):
             h = ts[i + 1] - ts[i]; d1 = v(x, ts[i])
             x = x + h * d1 if kind == 'euler' else x + h / 2 * (d1 + v(x + h * d1, ts[i + 1]))
         return x.clamp(-1, 1)
-    ts = torch.linspace(0, 1, nfe + 1, dtype=torch.float64).tolist()
+    ts = self.times(nfe)
     for i in range(nfe):
         t, h = ts[i], ts[i + 1] - ts[i]; d = v(x, t)
         if method == 'sde':

@@ -23,7 +23,7 @@ from .baselines import build_unet, build_rrdbnet, build_discriminator, esrgan_lo
 
 # %% auto #0
 __all__ = ['MODELS', 'task_tensor', 'batch_psnr', 'sample_seed', 'ema_warmup_multi_avg_fn', 'RestorationModule', 'DiTModule',
-           'SiTModule', 'UNetModule', 'ESRGANModule', 'unet_weights', 'RefineModule', 'DiTRefineModule',
+           'SiTModule', 'UNetModule', 'ESRGANModule', 'unet_weights', 'WithPrior', 'RefineModule', 'DiTRefineModule',
            'ResidualInput', 'SiTRefineModule', 'ModelSpec', 'build_module', 'CheckpointError', 'read_checkpoint',
            'sha256_path', 'AtomicCheckpointIO', 'fit', 'load_module', 'restore_batches']
 
@@ -269,6 +269,12 @@ def unet_weights(ckpt_path: str | Path) -> tuple[dict, str]:
     if hp.get('name') != 'unet': raise ValueError(f"{p}: a {hp.get('name')!r} checkpoint, not a 'unet' one")
     return {k[4:]: v for k, v in ck['state_dict'].items() if k.startswith('net.')}, hp.get('size', 'tiny')
 
+class WithPrior(torch.utils.data.Dataset):
+    "A dataset's items with the regressor's output for each one under 'prior' (see `RefineModule.with_prior`)."
+    def __init__(self, base, priors: torch.Tensor): self.base, self.priors = base, priors
+    def __len__(self) -> int: return len(self.base)
+    def __getitem__(self, i: int) -> dict: return {**self.base[i], 'prior': self.priors[i]}
+
 class RefineModule(RestorationModule):
     "Predict-and-refine base: a frozen U-Net f(y) and a DiT on the residual x − f(y) in units of s, conditioned on (f(y), y)."
     is_diffusion, needs_prior = True, True
@@ -288,9 +294,24 @@ class RefineModule(RestorationModule):
         super().train(mode); self.prior.eval(); return self   # the regressor stays frozen, in eval mode
 
     @torch.no_grad()
-    def prior_cond(self, x: torch.Tensor):
-        "f(y) and the network's condition (f(y), y) stacked as channels."
-        fy = self.prior(x); return fy, torch.cat([fy, x], 1)
+    def prior_cond(self, x: torch.Tensor, fy: torch.Tensor | None = None):
+        "f(y) (computed unless given, e.g. cached by `with_prior`) and the network's condition (f(y), y) stacked as channels."
+        if fy is None: fy = self.prior(x)
+        return fy, torch.cat([fy.to(x.dtype), x], 1)
+
+    @torch.no_grad()
+    def with_prior(self, dataset, batch_size: int = 32):
+        "`dataset` whose items also carry 'prior' = f(input), computed once (on the GPU when there is one); `dataset` itself if its items change between reads."
+        a, b = dataset[0]['input'], dataset[0]['input']
+        if not torch.equal(a, b): return dataset   # random crops/masks: f(y) must be computed per batch
+        dev = 'cuda' if torch.cuda.is_available() else 'cpu'
+        self.prior.to(dev)
+        try:
+            xs = [dataset[i]['input'] for i in range(len(dataset))]
+            fys = [self.prior(torch.stack(xs[i:i + batch_size]).to(dev, torch.float32)).cpu()
+                   for i in range(0, len(xs), batch_size)]
+        finally: self.prior.to(self.device)
+        return WithPrior(dataset, torch.cat(fys))
 
     @torch.no_grad()
     def calibrate(self, dataset, n: int = 256, batch_size: int = 32) -> float:
@@ -329,7 +350,7 @@ class DiTRefineModule(RefineModule):
         self.diffusion = GaussianDiffusion(num_timesteps, schedule, prediction, clip_x0=False, train_nfes=_ints(train_nfes))
         self._init_refine()
     def compute_loss(self, batch):
-        fy, cond = self.prior_cond(batch['input'])
+        fy, cond = self.prior_cond(batch['input'], batch.get('prior'))
         return self.diffusion.loss(self.net, (batch['target'] - fy) / self.s, cond, batch['task'])
     def _restore(self, x, task, nfe, seed, method: str | None = None, **kw):
         fy, cond = self.prior_cond(x)
@@ -344,30 +365,31 @@ class ResidualInput(nn.Module):
     def forward(self, x, t, cond, task): return self.net((x - cond[:, :x.shape[1]]) / self.scale, t, cond, task)
 
 class SiTRefineModule(RefineModule):
-    "SiT predict-and-refine (PMRF): linear flow from f(y) + σ_s·ε to x, velocity in units of s; σ_s = min(sigma_rel·s, sigma_max)."
+    "SiT predict-and-refine (PMRF): linear flow from f(y) + σ_s·ε to x, preconditioned velocity in units of s; σ_s = sigma_rel·s (≤ sigma_max if set)."
     def __init__(self, name: str = 'sit_refine', size: str = 'tiny', lr: float = 3e-4, weight_decay: float = 0.,
                  warmup_steps: int = 50, ema_decay: float | None = 0.9999, nfe: int = 2, val_nfe: int = 2,
-                 sampler: str = 'euler', path: str = 'linear', sigma_rel: float = 1., sigma_max: float = 0.05,
+                 sampler: str = 'euler', path: str = 'linear', sigma_rel: float = 1., sigma_max: float | None = None,
                  train_nfes: str = '1,2,3,4,10', patch_size: int | None = None,
                  stem_channels: int = 32, pixel_head: bool = True, prior_ckpt: str | None = None,
-                 prior_size: str = 'tiny', n_tasks: int = N_TASKS, prediction: str = 'v'):
+                 prior_size: str = 'tiny', n_tasks: int = N_TASKS, prediction: str = 'precond', time_shift: float = 3.):
         super().__init__()
         self.save_hyperparameters()
         from medsr_nb.sit import Interpolant
         self.interpolant = Interpolant(path=path, start='prior', start_noise=0., train_nfes=_ints(train_nfes),
-                                       prediction=prediction)
+                                       prediction=prediction, time_shift=time_shift)
         self._init_refine()
     @property
     def sigma_s(self) -> float:
-        "The start noise σ_s: the residual scale (times `sigma_rel`), capped at PMRF's 0.025 on [0, 1] (`sigma_max` 0.05 on [-1, 1])."
-        return min(self.hparams.sigma_rel * self.s, self.hparams.sigma_max)
+        "The start noise σ_s: the residual scale times `sigma_rel`, capped at `sigma_max` when set (PMRF's 0.025 on [0, 1] is 0.05 here)."
+        s = self.hparams.sigma_rel * self.s
+        return s if self.hparams.sigma_max is None else min(s, self.hparams.sigma_max)
     @property
     def itp(self):
         "The interpolant with σ_s and the velocity unit set from the calibrated residual scale."
         self.interpolant.start_noise, self.interpolant.v_scale = self.sigma_s, self.s
         return self.interpolant
     def compute_loss(self, batch):
-        fy, cond = self.prior_cond(batch['input'])
+        fy, cond = self.prior_cond(batch['input'], batch.get('prior'))
         return self.itp.loss(ResidualInput(self.net, self.s), batch['target'], cond, batch['task'])
     def _restore(self, x, task, nfe, seed, method: str | None = None, **kw):
         fy, cond = self.prior_cond(x)
@@ -391,7 +413,10 @@ MODELS: dict[str, ModelSpec] = {
     'esrgan_nopercep': ModelSpec(ESRGANModule, {}, 'ESRGAN without the perceptual term (RaGAN + L1)'),
     'dit_refine': ModelSpec(DiTRefineModule, {}, 'DiT predict-and-refine: DDPM on the U-Net residual (x − f(y))/s, trained on the NFE 1–4, 10 grid'),
     'sit_refine': ModelSpec(SiTRefineModule, {}, 'SiT predict-and-refine (PMRF): linear flow from f(y) + σ_s·ε to x'),
-    'sit_refine_x': ModelSpec(SiTRefineModule, dict(prediction='x'), 'SiT predict-and-refine with x-prediction (ablation; see 02b)'),
+    'sit_refine_v': ModelSpec(SiTRefineModule, dict(prediction='v', sigma_max=0.05, time_shift=1.),
+                              'SiT predict-and-refine, plain velocity, σ_s ≤ 0.05, uniform grid (the earlier default; ablation, see 02b)'),
+    'sit_refine_x': ModelSpec(SiTRefineModule, dict(prediction='x', sigma_max=0.05, time_shift=1.),
+                              'SiT predict-and-refine with x-prediction, σ_s ≤ 0.05, uniform grid (ablation; see 02b)'),
 }
 
 def build_module(name: str, size: str = 'tiny', lr: float | None = None, **kw) -> RestorationModule:
