@@ -4,7 +4,7 @@
 
 # %% ../nbs/02h_restore.ipynb #b749a237
 from __future__ import annotations
-import argparse, gzip, sys, time, warnings
+import argparse, datetime, gzip, os, shutil, sys, tempfile, time, warnings
 from pathlib import Path
 import numpy as np, torch
 from torch import nn
@@ -16,8 +16,8 @@ from .io import read_volume, save_nifti
 from .training import load_module, RestorationModule
 
 # %% auto #0
-__all__ = ['TiledNet', 'train_size', 'restore_slices', 'to_model', 'from_model', 'read_scan', 'write_scan', 'restore_volume',
-           'main']
+__all__ = ['TiledNet', 'train_size', 'restore_slices', 'to_model', 'from_model', 'read_scan', 'write_scan', 'dicom_geometry',
+           'write_dicom_series', 'restore_volume', 'main']
 
 # %% ../nbs/02h_restore.ipynb #7f00c5cf
 class TiledNet(nn.Module):
@@ -126,6 +126,75 @@ def write_scan(path, vol: np.ndarray, meta: dict) -> Path:
         return out
     return save_nifti(out, vol, meta['affine'] if meta.get('affine') is not None else np.eye(4), dtype=np.float32)
 
+# %% ../nbs/02h_restore.ipynb #c5e6dae5
+_SOP_CLASS = {'ct': '1.2.840.10008.5.1.4.1.1.2', 'mri': '1.2.840.10008.5.1.4.1.1.4'}   # CT / MR Image Storage
+_COPY = ('PatientID', 'PatientName', 'PatientBirthDate', 'PatientSex', 'PatientAge', 'StudyInstanceUID', 'StudyDate',
+         'StudyTime', 'StudyID', 'AccessionNumber', 'StudyDescription', 'ReferringPhysicianName', 'FrameOfReferenceUID',
+         'Manufacturer', 'InstitutionName', 'BodyPartExamined', 'KVP', 'SliceThickness', 'ConvolutionKernel',
+         'MagneticFieldStrength')
+
+def dicom_geometry(affine, shape_zyx) -> dict:
+    "IOP, PixelSpacing, slice thickness and each slice's IPP (LPS) that put a canonical (z, y, x) volume's slices where `affine` (RAS) says."
+    A = np.asarray(affine, float); nz, ny, nx = shape_zyx
+    lps = np.array([-1., -1., 1.])
+    # vol_zyx[k, j, i] sits at A @ (nx-1-i, ny-1-j, k): columns run along -A[:,0], rows along -A[:,1] (see canonical_zyx)
+    vi, vj, vk = -A[:3, 0] * lps, -A[:3, 1] * lps, A[:3, 2] * lps
+    o = (A[:3, 3] + A[:3, 0] * (nx - 1) + A[:3, 1] * (ny - 1)) * lps
+    di, dj, dk = (float(np.linalg.norm(v)) for v in (vi, vj, vk))
+    return dict(iop=[*(vi / di), *(vj / dj)], spacing=[dj, di], thickness=dk, ipp=[o + k * vk for k in range(nz)])
+
+def write_dicom_series(folder, vol: np.ndarray, meta: dict, modality: str, description: str = 'restored',
+                       rescale: float | None = None) -> Path:
+    "Write a canonical (z, y, x) volume (CT: HU, MRI: magnitude) as a new DICOM series in a new `folder`, in the geometry of `meta['affine']`."
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+    from pydicom import dcmread
+    out = Path(folder)
+    if out.exists() and any(out.iterdir()): raise FileExistsError(f'{out}: folder exists and is not empty; choose a new one for the DICOM series')
+    if modality not in _SOP_CLASS: raise ValueError(f"modality must be 'ct' or 'mri', got {modality!r}")
+    vol = np.asarray(vol, np.float32)
+    if vol.ndim != 3 or not np.isfinite(vol).all(): raise ValueError(f'expected a finite (z, y, x) volume, got shape {vol.shape}')
+    g = dicom_geometry(meta.get('affine') if meta.get('affine') is not None else np.eye(4), vol.shape)
+    src = dcmread(meta['files'][0], stop_before_pixels=True) if meta.get('format') == 'dicom' and meta.get('files') else None
+    # int16 with RescaleSlope: 1 HU for CT images, else (MRI, std maps) the volume's range over 30000 levels
+    slope = float(rescale) if rescale else 1. if modality == 'ct' else float(np.abs(vol).max()) / 30000 or 1.
+    series, now = generate_uid(), datetime.datetime.now()
+    study, frame = (str(src.get(k, '')) or generate_uid() if src is not None else generate_uid() for k in ('StudyInstanceUID', 'FrameOfReferenceUID'))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f'.{out.name}.', dir=out.parent))
+    try:
+        for k in range(len(vol)):
+            ds = Dataset()
+            if src is not None:
+                for key in _COPY:
+                    if key in src: setattr(ds, key, src.data_element(key).value)
+            ds.PatientID = ds.get('PatientID', '') or 'anonymous'
+            ds.StudyInstanceUID, ds.FrameOfReferenceUID, ds.SeriesInstanceUID = study, frame, series
+            ds.SOPClassUID, ds.SOPInstanceUID = _SOP_CLASS[modality], generate_uid()
+            ds.Modality, ds.ImageType = ('CT' if modality == 'ct' else 'MR'), ['DERIVED', 'SECONDARY']
+            ds.SeriesDescription = description[:64]
+            ds.SeriesDate, ds.SeriesTime = now.strftime('%Y%m%d'), now.strftime('%H%M%S')
+            ds.InstanceNumber = k + 1
+            ds.ImageOrientationPatient = [round(float(v), 8) for v in g['iop']]
+            ds.ImagePositionPatient = [round(float(v), 6) for v in g['ipp'][k]]
+            ds.PixelSpacing = [round(float(v), 8) for v in g['spacing']]
+            ds.SliceThickness = ds.get('SliceThickness', None) or round(g['thickness'], 6)
+            ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, 'MONOCHROME2'
+            ds.Rows, ds.Columns = vol.shape[1:]
+            ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
+            ds.RescaleSlope, ds.RescaleIntercept = f'{slope:.10g}', '0'
+            if modality == 'ct': ds.RescaleType, ds.WindowCenter, ds.WindowWidth = 'HU', 40, 400
+            ds.PixelData = np.clip(np.round(vol[k] / slope), -32768, 32767).astype('<i2').tobytes()
+            ds.file_meta = FileMetaDataset()
+            ds.file_meta.MediaStorageSOPClassUID, ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPClassUID, ds.SOPInstanceUID
+            ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+            ds.save_as(tmp / f'{k + 1:05d}.dcm', enforce_file_format=True)
+        if out.exists(): out.rmdir()
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True); raise
+    return out
+
 # %% ../nbs/02h_restore.ipynb #16afd463
 def _check_pixel_size(conv: dict, meta: dict, src) -> str | None:
     "A warning when the scan's in-plane pixel size is far (> 1.5×) from the training one, naming both."
@@ -164,7 +233,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog='medsr-restore', description=main.__doc__)
     ap.add_argument('input', help='DICOM series folder, .nii/.nii.gz file, or .npy (z, y, x) stack in HU (CT) / magnitude (MRI)')
     ap.add_argument('--model', required=True, help='checkpoint (e.g. results/runs/quick/ct_dose25/unet/checkpoints/last.ckpt)')
-    ap.add_argument('--out', required=True, help='output .nii, .nii.gz or .npy (the input geometry is kept)')
+    ap.add_argument('--out', default=None, help='output .nii, .nii.gz or .npy (the input geometry is kept)')
+    ap.add_argument('--dicom', default=None, metavar='DIR',
+                    help="also (or only) write a DICOM series into this new folder: the input's geometry and study, new series")
     ap.add_argument('--task', default=None, help="task (default: the one the model was trained on), e.g. ct_dose25")
     ap.add_argument('--nfe', type=int, default=None, help='network evaluations per sample (diffusion models)')
     ap.add_argument('--samples', type=int, default=1, help='K samples: writes their mean, and their per-voxel std as <out>_std')
@@ -173,7 +244,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument('--device', default='cpu')
     ap.add_argument('--no-progress', action='store_true')
     a = ap.parse_args(argv)
+    if not (a.out or a.dicom): ap.error('give --out, --dicom or both')
     try:
+        if a.dicom and Path(a.dicom).exists() and any(Path(a.dicom).iterdir()):
+            raise ValueError(f'{a.dicom}: folder exists and is not empty; choose a new one for the DICOM series')
         if a.samples < 1: raise ValueError(f'--samples must be ≥ 1, got {a.samples}')
         ckpt = require_file(a.model, 'model checkpoint', 'train one with 03_train / make study')
         module = load_module(ckpt, map_location=a.device).to(a.device)
@@ -185,12 +259,18 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         mean, std = restore_volume(module, vol, a.task, a.nfe, a.samples, a.seed, a.tile or None, progress=not a.no_progress)
         secs = time.perf_counter() - t0
-        out = write_scan(a.out, mean, meta)
-        if std is not None: write_scan(_std_path(out), std, meta)
-    except (DataError, FileNotFoundError, ValueError, KeyError) as e:
+        out = write_scan(a.out, mean, meta) if a.out else None
+        if std is not None and out is not None: write_scan(_std_path(out), std, meta)
+        if a.dicom:
+            modality, what = get_task(a.task or module.data_convention['task']).modality, f'restored by medsr_nb {module.hparams.name}'
+            out = write_dicom_series(a.dicom, mean, meta, modality, what)
+            if std is not None:
+                out_std = Path(str(out) + '_std')
+                write_dicom_series(out_std, std, meta, modality, f'std of {a.samples} samples, {what}', np.abs(std).max() / 30000 or 1.)
+    except (DataError, FileNotFoundError, FileExistsError, ValueError, KeyError) as e:
         print(f'medsr-restore: error: {e}', file=sys.stderr); return 2
     print(f'medsr-restore: {len(vol)} slices of {vol.shape[1:]} in {secs:.1f} s ({1000 * secs / len(vol):.0f} ms/slice) → {out}'
-          + (f' (+ {_std_path(out).name})' if std is not None else ''))
+          + (f' (+ {(Path(str(out) + "_std") if a.dicom else _std_path(out)).name})' if std is not None else ''))
     return 0
 
 # %% ../nbs/02h_restore.ipynb #bdf8382a
