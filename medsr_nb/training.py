@@ -4,7 +4,7 @@
 
 # %% ../nbs/02e_training.ipynb #f9358ecb
 from __future__ import annotations
-import os, warnings, dataclasses, math
+import os, random, warnings, dataclasses, math
 from pathlib import Path
 import numpy as np
 import torch
@@ -25,7 +25,8 @@ from .baselines import build_unet, build_rrdbnet, build_discriminator, esrgan_lo
 __all__ = ['MODELS', 'task_tensor', 'batch_psnr', 'sample_seed', 'ema_warmup_multi_avg_fn', 'RestorationModule', 'DiTModule',
            'SiTModule', 'UNetModule', 'ESRGANModule', 'unet_weights', 'WithPrior', 'RefineModule', 'DiTRefineModule',
            'ResidualInput', 'SiTRefineModule', 'ModelSpec', 'build_module', 'CheckpointError', 'read_checkpoint',
-           'sha256_path', 'AtomicCheckpointIO', 'fit', 'load_module', 'restore_batches']
+           'sha256_path', 'AtomicCheckpointIO', 'fit', 'load_module', 'restore_batches', 'rng_state', 'set_rng_state',
+           'StepBatchSampler', 'ResumableLoader', 'batches_done']
 
 # %% ../nbs/02e_training.ipynb #278d2f4b
 def task_tensor(task, batch: int, device=None) -> torch.Tensor:
@@ -71,6 +72,9 @@ class RestorationModule(L.LightningModule):
 
     def on_save_checkpoint(self, checkpoint):
         if self.data_convention: checkpoint['data_convention'] = dict(self.data_convention)
+        checkpoint['rng'] = rng_state()   # a resumed run continues the same noise, timestep and dropout draws
+    def on_load_checkpoint(self, checkpoint):
+        if 'rng' in checkpoint: set_rng_state(checkpoint['rng'])
 
     def _init_ema(self):
         "Create `self.ema` (an `AveragedModel` of `self.net`) when `ema_decay` is set."
@@ -111,7 +115,10 @@ class RestorationModule(L.LightningModule):
     def validation_step(self, batch, batch_idx):
         x, y, k = batch['input'], batch['target'], batch['task']
         bs = len(x)
-        self.log('val/loss', self.compute_loss(batch), batch_size=bs)
+        # the loss's timesteps and noise come from a forked stream seeded by the batch: the same draws at every
+        # validation (a comparable curve), and the training stream is left where it was (a resume stays bit-identical)
+        with torch.random.fork_rng(devices=[self.device] if self.device.type == 'cuda' else []):
+            torch.manual_seed(batch_idx); self.log('val/loss', self.compute_loss(batch), batch_size=bs)
         pred = self.restore(x, k, nfe=self.hparams.get('val_nfe'), seed=batch_idx)
         self.log('val/psnr', batch_psnr(pred, y).mean(), prog_bar=True, batch_size=bs)
         self.log('val/psnr_input', batch_psnr(x, y).mean(), batch_size=bs)
@@ -511,6 +518,11 @@ def fit(module: RestorationModule, train_dl, val_dl=None, run_dir: str | Path = 
         enable_progress_bar=progress_bar, enable_model_summary=False, deterministic=deterministic, **trainer_kw)
     last = ckdir/'last.ckpt'
     ckpt_path = _resume_point(ckdir) if resume else None
+    steps = getattr(train_dl, 'batch_sampler', None)
+    if isinstance(steps, StepBatchSampler):   # continue the data order where the checkpoint left it
+        steps.next_step = batches_done(torch.load(ckpt_path, map_location='cpu', weights_only=True)) if ckpt_path else 0
+    for dl in (train_dl, val_dl):   # a loader's iterator draws its base seed from its generator, else from the global RNG
+        if dl is not None and getattr(dl, 'generator', None) is None: dl.generator = torch.Generator()
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', '.*does not have many workers.*')
         warnings.filterwarnings('ignore', '.*(litlogger|LitLogger).*')
@@ -540,3 +552,60 @@ def restore_batches(module: RestorationModule, x: torch.Tensor, task, nfe: int |
     outs = [module.restore(x[i:i + batch_size].to(module.device), task, nfe=nfe, seed=seed + i, n_samples=n_samples).float().cpu()
             for i in range(0, len(x), batch_size)]
     return torch.cat(outs, dim=-4)
+
+# %% ../nbs/02e_training.ipynb #93d17c21
+def rng_state() -> dict:
+    "The global RNG states (torch, CUDA, NumPy, Python) as tensors and plain values, storable in a `weights_only` checkpoint."
+    _, keys, pos, has_gauss, gauss = np.random.get_state()
+    version, state, gauss_next = random.getstate()
+    s = dict(torch=torch.get_rng_state(),
+             numpy=dict(keys=torch.from_numpy(keys.astype(np.int64)), pos=int(pos), has_gauss=int(has_gauss), gauss=float(gauss)),
+             python=dict(version=int(version), state=torch.tensor(state, dtype=torch.int64), gauss=gauss_next))
+    if torch.cuda.is_available(): s['cuda'] = torch.cuda.get_rng_state_all()
+    return s
+
+def set_rng_state(s: dict):
+    "Restore what `rng_state` returned."
+    torch.set_rng_state(s['torch'])
+    n, p = s['numpy'], s['python']
+    np.random.set_state(('MT19937', n['keys'].numpy().astype(np.uint32), n['pos'], n['has_gauss'], n['gauss']))
+    random.setstate((p['version'], tuple(int(v) for v in p['state'].tolist()), p['gauss']))
+    if 'cuda' in s and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
+
+class StepBatchSampler(torch.utils.data.Sampler):
+    "Shuffled batches whose order depends only on (seed, step): optimiser step k always gets the same batch, so a resumed run sees what an uninterrupted one would."
+    def __init__(self, n: int, batch_size: int, seed: int = 0, drop_last: bool = True):
+        if n < 1 or batch_size < 1: raise ValueError(f"need n ≥ 1 items and batch_size ≥ 1, got {n} and {batch_size}")
+        self.n, self.batch_size, self.seed, self.drop_last = int(n), int(batch_size), int(seed), drop_last
+        self.per_epoch = max(1, n // batch_size) if drop_last else math.ceil(n / batch_size)
+        self.next_step = 0   # where the next iteration starts (`fit` sets it from the checkpoint it resumes)
+    def __len__(self) -> int: return self.per_epoch
+    def batch(self, step: int) -> list[int]:
+        "The dataset indices of the batch at optimiser step `step` (a fresh permutation per epoch of `len(self)` steps)."
+        epoch, pos = divmod(int(step), self.per_epoch)
+        perm = torch.randperm(self.n, generator=torch.Generator().manual_seed(self.seed * 1_000_003 + epoch))
+        return perm[pos * self.batch_size:(pos + 1) * self.batch_size].tolist()
+    def __iter__(self):
+        start = self.next_step; end = (start // self.per_epoch + 1) * self.per_epoch   # to the end of this epoch
+        for k in range(start, end):
+            self.next_step = k + 1   # counted as it goes: Lightning stops after len(self) batches, not at exhaustion
+            yield self.batch(k)
+
+class ResumableLoader(torch.utils.data.DataLoader):
+    "A shuffling training loader over a `StepBatchSampler` (no workers; its own generator, so it never draws from the global RNG)."
+    def __init__(self, dataset, batch_size: int, seed: int = 0, drop_last: bool = True, **kw):
+        super().__init__(dataset, batch_sampler=StepBatchSampler(len(dataset), batch_size, seed, drop_last), num_workers=0,
+                         generator=torch.Generator().manual_seed(int(seed)), **kw)
+    # Lightning saves and restores these (a loader with them counts as resumable); the position itself comes from
+    # the checkpoint's batch count, set by `fit`
+    def state_dict(self) -> dict:
+        s = self.batch_sampler; return dict(n=s.n, batch_size=s.batch_size, seed=s.seed, drop_last=s.drop_last)
+    def load_state_dict(self, state: dict):
+        if state and state != self.state_dict():
+            warnings.warn(f"resuming with other training data than the checkpoint's ({self.state_dict()} vs {state}): "
+                          "the batch order will differ from an uninterrupted run")
+
+def batches_done(ckpt: dict) -> int:
+    "Training batches a Lightning checkpoint had processed (its global step where the loop state is missing)."
+    try: return int(ckpt['loops']['fit_loop']['epoch_loop.batch_progress']['total']['processed'])
+    except (KeyError, TypeError): return int(ckpt.get('global_step', 0))
