@@ -521,8 +521,10 @@ def fit(module: RestorationModule, train_dl, val_dl=None, run_dir: str | Path = 
     steps = getattr(train_dl, 'batch_sampler', None)
     if isinstance(steps, StepBatchSampler):   # continue the data order where the checkpoint left it
         steps.next_step = batches_done(torch.load(ckpt_path, map_location='cpu', weights_only=True)) if ckpt_path else 0
-    for dl in (train_dl, val_dl):   # a loader's iterator draws its base seed from its generator, else from the global RNG
-        if dl is not None and getattr(dl, 'generator', None) is None: dl.generator = torch.Generator()
+    # a loader's iterator draws its base seed from its generator, else from the global RNG: give the validation loader
+    # one, so validating never moves the training stream (a plain shuffling train loader keeps its own behaviour;
+    # `ResumableLoader` has a generator)
+    if val_dl is not None and getattr(val_dl, 'generator', None) is None: val_dl.generator = torch.Generator()
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', '.*does not have many workers.*')
         warnings.filterwarnings('ignore', '.*(litlogger|LitLogger).*')
