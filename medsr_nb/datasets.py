@@ -14,8 +14,8 @@ from .core import data_dir, rng_for, atomic_path, atomic_write_json, get_task, T
 from .physics import make_pair
 
 # %% auto #0
-__all__ = ['SPLITS', 'GENERATOR_VERSION', 'split_code', 'synthetic_path', 'manifest_path', 'file_sha256', 'cache_is_valid',
-           'build_synthetic', 'SyntheticPairs', 'profile_datasets']
+__all__ = ['SPLITS', 'GENERATOR_VERSION', 'CROP_STREAM', 'split_code', 'synthetic_path', 'manifest_path', 'file_sha256',
+           'cache_is_valid', 'build_synthetic', 'SyntheticPairs', 'NativeCrops', 'profile_datasets']
 
 # %% ../nbs/01c_datasets.ipynb #bb722c3b
 SPLITS: dict[str, int] = {'train': 0, 'val': 1, 'test': 2}
@@ -117,8 +117,59 @@ class SyntheticPairs(torch.utils.data.Dataset):
                     meta=dict(self.metas[i], split=self.split, cache=self.path.name))
     def __repr__(self): return f"SyntheticPairs({self.task.name}, {self.split}, n={len(self)}, size={self.inputs.shape[-1]})"
 
+# %% ../nbs/01c_datasets.ipynb #d872f4be
+CROP_STREAM = 0xC0   # key of the crop generators: never the 3-key (seed, split, i) streams of the slices
+
+class NativeCrops(torch.utils.data.Dataset):
+    "`size`² crops of the native-resolution slices of `base`, `per_slice` of them per slice; crop k is the same on every read."
+    def __init__(self, base, size: int, per_slice: int, seed: int = 0, stream: int = 0, n: int | None = None, min_body: float = 0.5,
+                 body_level: float = -0.5, tries: int = 16):
+        H, W = base[0]['input'].shape[-2:]
+        if size > min(H, W): raise ValueError(f"crop size {size} exceeds the slices' {H}×{W}")
+        self.base, self.size, self.per, self.seed, self.stream = base, int(size), int(per_slice), int(seed), int(stream)
+        self.min_body, self.level, self.tries = min_body, body_level, tries
+        self.n = len(base) * self.per if n is None else min(int(n), len(base) * self.per)
+        self._pos = {}
+    def __len__(self) -> int: return self.n
+    def with_base(self, base) -> 'NativeCrops':
+        "The same crops of another view of the same slices (e.g. `base` with each slice's prior added)."
+        c = NativeCrops.__new__(NativeCrops); c.__dict__.update(self.__dict__, base=base); return c
+    def position(self, k: int) -> tuple[int, int]:
+        "Top-left corner of crop `k`: the first of `tries` draws from `rng_for(seed, CROP_STREAM, stream, slice, j)` whose target has ≥ `min_body` of its pixels above `body_level` (else the draw with most)."
+        if k not in self._pos:
+            i, j = divmod(k, self.per)
+            tgt = self.base[i]['target'][0]; H, W = tgt.shape; s = self.size
+            body = (tgt > self.level).float()
+            rng, best = rng_for(self.seed, CROP_STREAM, self.stream, i, j), (-1.0, (0, 0))
+            for _ in range(self.tries):
+                y, x = int(rng.integers(0, H - s + 1)), int(rng.integers(0, W - s + 1))
+                f = float(body[y:y + s, x:x + s].mean())
+                if f > best[0]: best = (f, (y, x))
+                if f >= self.min_body: break
+            self._pos[k] = best[1]
+        return self._pos[k]
+    def __getitem__(self, k: int) -> dict:
+        if not 0 <= k < self.n: raise IndexError(k)
+        it = self.base[k // self.per]; (y, x), s = self.position(k), self.size
+        out = {key: (v[..., y:y + s, x:x + s] if torch.is_tensor(v) and v.ndim >= 2 else v) for key, v in it.items()}
+        H, W = it['input'].shape[-2:]
+        out['meta'] = dict(it['meta'], crop=[y, x, s], slice_shape=[int(H), int(W)], crop_index=int(k))
+        return out
+    def __repr__(self): return f"NativeCrops({self.base!r}, {len(self)} crops of {self.size}²)"
+
 def profile_datasets(profile: dict, task: str | Task, seed: int = 0, root: str | Path | None = None,
-                     workers: int = 2, **kw) -> dict[str, SyntheticPairs]:
-    "Train/val/test `SyntheticPairs` of `task` sized by a profile (`size`, `n_train`, `n_val`, `n_test`)."
-    return {s: SyntheticPairs(task, s, profile[f'n_{s}'], profile['size'], seed, root, workers, **kw)
-            for s in ('train', 'val', 'test')}
+                     workers: int = 2, **kw) -> dict[str, torch.utils.data.Dataset]:
+    "Train/val/test datasets of `task` sized by a profile: `SyntheticPairs` of `size`², or, for CT with `ct_native`, `NativeCrops` of native slices."
+    nat = profile.get('ct_native') if get_task(task).modality == 'ct' else None
+    if not nat:
+        return {s: SyntheticPairs(task, s, profile[f'n_{s}'], profile['size'], seed, root, workers, **kw)
+                for s in ('train', 'val', 'test')}
+    m, size = int(nat['matrix']), int(profile['size'])
+    if nat.get('pixel_mm'): kw = dict(kw, pixel_mm=float(nat['pixel_mm']))
+    out = {}
+    for s in ('train', 'val', 'test'):
+        if s == 'train': n_sl, per, n = int(nat['train_slices']), (m // size) ** 2, None   # as many crops per slice as tiles fit
+        else: per = int(nat['eval_crops']); n = int(profile[f'n_{s}']); n_sl = -(-n // per)
+        base = SyntheticPairs(task, s, n_sl, m, seed, root, workers, **kw)
+        out[s] = NativeCrops(base, size, per, seed=seed, stream=split_code(s), n=n, min_body=0.25 if s == 'train' else 0.5)
+    return out

@@ -253,17 +253,17 @@ MRI_NOISE_STD = 0.01
 
 def make_pair(task: str | Task, rng: np.random.Generator, size: int = 256, contrast: str = 't2',
               bias_field: bool = False, noise_std: float = MRI_NOISE_STD, mask_kind: str = 'random',
-              sr_method: str = 'kspace', device=None, **ct_kw) -> dict:
-    "One synthetic example for `task`: dict(input, target float32 (size,size) in [−1,1], label uint8, meta)."
+              sr_method: str = 'kspace', device=None, pixel_mm: float | None = None, **ct_kw) -> dict:
+    "One synthetic example for `task`: dict(input, target float32 (size,size) in [−1,1], label uint8, meta); `pixel_mm` defaults to the phantom's FOV / size."
     t = get_task(task)
     meta = dict(task=t.name, task_id=t.id, kind=t.kind, level=float(t.level))
     if t.modality == 'ct':
-        hu, lab, pm = ct_phantom(rng, size)
+        hu, lab, pm = ct_phantom(rng, size, pixel_mm)
         low, full = ct_pair(hu, t.level, rng, pm['pixel_mm'], device=device, **ct_kw)
         x, y = hu_to_unit(low), hu_to_unit(full)
         meta.update(modality='ct', source='phantom', spacing_mm=pm['pixel_mm'], dose=float(t.level), n_lesions=pm['n_lesions'])
     else:
-        img, lab, pm = mri_phantom(rng, size, contrast, bias_field)
+        img, lab, pm = mri_phantom(rng, size, contrast, bias_field, pixel_mm)
         if t.kind == 'acc':
             mask = fastmri_mask(size, t.level, t.center_fraction, mask_kind, rng)
             deg = mri_undersample(img, mask, noise_std, rng)

@@ -16,8 +16,8 @@ from .io import read_volume, save_nifti
 from .training import load_module, RestorationModule
 
 # %% auto #0
-__all__ = ['TiledNet', 'train_size', 'restore_slices', 'to_model', 'from_model', 'read_scan', 'write_scan', 'dicom_geometry',
-           'write_dicom_series', 'restore_volume', 'main']
+__all__ = ['TiledNet', 'train_size', 'sample_slices', 'restore_slices', 'to_model', 'from_model', 'read_scan', 'write_scan',
+           'dicom_geometry', 'write_dicom_series', 'restore_volume', 'main']
 
 # %% ../nbs/02h_restore.ipynb #7f00c5cf
 class TiledNet(nn.Module):
@@ -46,9 +46,9 @@ def train_size(module: RestorationModule) -> int | None:
     return (getattr(module, 'data_convention', None) or {}).get('size')
 
 @torch.no_grad()
-def restore_slices(module: RestorationModule, x: torch.Tensor, task, nfe: int | None = None, n_samples: int = 1,
-                   seed: int = 0, tile: int | None = -1, overlap: float = 0.25, multiple: int = 16):
-    "Restore (B,1,H,W) slices of any size on [-1,1] → (mean of K samples, per-pixel std or None when K = 1), on the CPU."
+def sample_slices(module: RestorationModule, x: torch.Tensor, task, nfe: int | None = None, n_samples: int = 1,
+                  seed: int = 0, tile: int | None = -1, overlap: float = 0.25, multiple: int = 16) -> torch.Tensor:
+    "K restorations (K,B,1,H,W) of (B,1,H,W) slices of any size on [-1,1], on the CPU: convolutional models in one padded pass, DiT/SiT on `tile`² Gaussian-blended tiles at every sampler step."
     if x.ndim != 4 or x.shape[1] != 1: raise ValueError(f"expected slices (B,1,H,W), got {tuple(x.shape)}")
     if tile == -1: tile = train_size(module) or 64
     H, W = x.shape[-2:]
@@ -58,7 +58,12 @@ def restore_slices(module: RestorationModule, x: torch.Tensor, task, nfe: int | 
     if tile and module.is_diffusion: module.infer_wrap = lambda net: TiledNet(net, tile, overlap)
     try: s = module.restore(xp, task, nfe=nfe, seed=seed, n_samples=n_samples)
     finally: module.infer_wrap = before
-    s = (s if n_samples > 1 else s[None])[..., :H, :W].float().cpu()
+    return (s if n_samples > 1 else s[None])[..., :H, :W].float().cpu()
+
+def restore_slices(module: RestorationModule, x: torch.Tensor, task, nfe: int | None = None, n_samples: int = 1,
+                   seed: int = 0, tile: int | None = -1, overlap: float = 0.25, multiple: int = 16):
+    "Restore (B,1,H,W) slices of any size on [-1,1] → (mean of K samples, per-pixel std or None when K = 1); see `sample_slices`."
+    s = sample_slices(module, x, task, nfe, n_samples, seed, tile, overlap, multiple)
     return s.mean(0), (s.std(0) if n_samples > 1 else None)
 
 # %% ../nbs/02h_restore.ipynb #6e7e9503

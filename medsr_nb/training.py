@@ -309,12 +309,15 @@ class RefineModule(RestorationModule):
     @torch.no_grad()
     def with_prior(self, dataset, batch_size: int = 32):
         "`dataset` whose items also carry 'prior' = f(input), computed once (on the GPU when there is one); `dataset` itself if its items change between reads."
+        if hasattr(dataset, 'with_base'):   # crops of native slices: f of the whole slice, cropped, as whole-slice inference sees it
+            return dataset.with_base(self.with_prior(dataset.base, batch_size))
         a, b = dataset[0]['input'], dataset[0]['input']
         if not torch.equal(a, b): return dataset   # random crops/masks: f(y) must be computed per batch
         dev = 'cuda' if torch.cuda.is_available() else 'cpu'
         self.prior.to(dev)
         try:
             xs = [dataset[i]['input'] for i in range(len(dataset))]
+            batch_size = max(1, min(batch_size, batch_size * 64 * 64 // xs[0][0].numel()))   # same memory at any slice size
             fys = [self.prior(torch.stack(xs[i:i + batch_size]).to(dev, torch.float32)).cpu()
                    for i in range(0, len(xs), batch_size)]
         finally: self.prior.to(self.device)
