@@ -30,10 +30,12 @@ UNET_CONFIGS: dict[str, tuple[int, ...]] = {
 class ResidualUNet(nn.Module):
     "MONAI `BasicUNet` (2D) predicting the restored image as a residual over its input."
     def __init__(self, features: tuple[int, ...] = UNET_CONFIGS['tiny'], in_ch: int = 1, out_ch: int = 1,
-                 zero_init: bool = True):
+                 zero_init: bool = True, norm: str = 'batch'):
         super().__init__()
         from monai.networks.nets import BasicUNet
-        self.unet = BasicUNet(spatial_dims=2, in_channels=in_ch, out_channels=out_ch, features=tuple(features))
+        if norm not in ('batch', 'instance'): raise ValueError(f"norm must be 'batch' or 'instance', got {norm!r}")
+        self.unet = BasicUNet(spatial_dims=2, in_channels=in_ch, out_channels=out_ch, features=tuple(features),
+                              norm=('batch', {}) if norm == 'batch' else ('instance', {'affine': True}))
         if zero_init: nn.init.zeros_(self.unet.final_conv.weight); nn.init.zeros_(self.unet.final_conv.bias)
     def forward(self, x: torch.Tensor, task: torch.Tensor | None = None) -> torch.Tensor:
         "Restore `x` (B,1,H,W); `task` is accepted for a uniform call signature and ignored."

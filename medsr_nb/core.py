@@ -208,7 +208,8 @@ def get_profile(name: str, **overrides) -> dict:
     if bad: raise KeyError(f"unknown profile keys {sorted(bad)}; valid keys: {', '.join(k for k in p if k != 'profile')}")
     p.update(overrides); return p
 
-REAL_SOURCES: dict[str, str] = {'mayo': 'mayo', 'fastmri': 'fastmri', 'brats': 'brats2021'}   # real data set → its folder in data/
+REAL_SOURCES: dict[str, str] = {'mayo': 'mayo', 'fastmri': 'fastmri', 'brats': 'brats2021',   # real data set → its folder in data/
+                                'volumes': 'volumes'}   # any full-quality CT/MRI volumes (io.VolumeSlices)
 
 def study_name(profile: str, source: str = 'synthetic') -> str:
     "The name a study run's files carry: the profile, plus the data source when it is not the embedded phantoms."

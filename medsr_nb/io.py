@@ -13,15 +13,16 @@ from torch.utils.data import Dataset
 from .core import get_task, CT_DISPLAY_WINDOW, rng_for, require_file, atomic_path, atomic_write_json, data_dir, REAL_SOURCES
 from .preprocess import (DataError, MissingDataError, hu_to_unit, percentile_normalise, canonical_zyx,
                                  zyx_to_ras, dicom_affine, align_slices)
-from .physics import fft2c, ifft2c, fastmri_mask, mri_undersample, kspace_truncate, bicubic_down_up
+from .physics import fft2c, ifft2c, fastmri_mask, mri_undersample, kspace_truncate, bicubic_down_up, ct_insert_noise
 _all_ = ['DataError', 'MissingDataError']   # re-exported: `from medsr_nb.io import DataError`
 
 # %% auto #0
-__all__ = ['BRATS_LABELS', 'dcmread', 'dicom_hu', 'list_dicom_series', 'read_dicom_series', 'read_nifti', 'read_volume',
-           'save_nifti', 'mayo_pairs', 'read_mayo_slice', 'MayoPairs', 'read_fastmri_h5', 'rss', 'center_crop',
-           'truncation_mask', 'kspace_mask', 'FastMRISlices', 'brats_labels', 'brats_cases', 'BraTSSlices',
-           'split_by_patient', 'write_split_manifest', 'read_split_manifest', 'InMemoryPairs', 'source_root',
-           'real_dataset', 'study_datasets', 'write_brats_demo', 'DataError', 'MissingDataError']
+__all__ = ['BRATS_LABELS', 'VOLUME_SUFFIXES', 'dcmread', 'dicom_hu', 'list_dicom_series', 'read_dicom_series', 'read_nifti',
+           'read_volume', 'save_nifti', 'mayo_pairs', 'read_mayo_slice', 'MayoPairs', 'read_fastmri_h5', 'rss',
+           'center_crop', 'truncation_mask', 'kspace_mask', 'FastMRISlices', 'brats_labels', 'brats_cases',
+           'mri_degrade', 'BraTSSlices', 'find_volumes', 'VolumeSlices', 'split_by_patient', 'write_split_manifest',
+           'read_split_manifest', 'InMemoryPairs', 'source_root', 'real_dataset', 'study_datasets', 'write_brats_demo',
+           'DataError', 'MissingDataError']
 
 # %% ../nbs/01e_io.ipynb #d2a95f32
 _NOT_DICOM = {'.md', '.txt', '.json', '.csv', '.nii', '.gz', '.npy', '.npz', '.h5', '.png', '.jpg', '.jpeg', '.xml',
@@ -454,6 +455,16 @@ def brats_cases(root) -> list[dict]:
     if not cases: raise MissingDataError(f'{root}: no BraTS-style NIfTI files (<case>_flair/t1/t1ce/t2[/seg].nii.gz)')
     return [cases[k] for k in sorted(cases)]
 
+def mri_degrade(y: np.ndarray, task, rng: np.random.Generator, mask_kind: str = 'random', noise_std: float = 0.,
+                sr_method: str = 'kspace') -> tuple[np.ndarray, float]:
+    "Degrade a normalised magnitude slice by MRI `task` with `medsr_nb.physics`; returns (input, sampled fraction of k-space)."
+    t = get_task(task)
+    if t.kind == 'acc':
+        cols = fastmri_mask(y.shape[-1], t.level, t.center_fraction, kind=mask_kind, rng=rng)
+        return mri_undersample(y, cols, noise_std, rng), float(np.mean(cols))
+    if sr_method == 'bicubic': return bicubic_down_up(y, int(t.level)), 1 / t.level**2
+    return kspace_truncate(y, t.level, noise_std, rng), float(truncation_mask(y.shape, t.level).mean())
+
 class BraTSSlices(Dataset):
     "Axial slices of one BraTS contrast with contiguous tumour labels, degraded on the fly by an MRI task."
     def __init__(self, root=None, cases: list[dict] | None = None, contrast: str = 'flair', task: str = 'mri_acc4',
@@ -482,13 +493,8 @@ class BraTSSlices(Dataset):
         self.seed, self.fixed_masks, self.cache_size, self._cache, self._draws = seed, fixed_masks, cache_size, None, 0
     def __len__(self): return len(self.items)
     def degrade(self, y: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float]:
-        "Degrade a normalised magnitude slice by the task with `medsr_nb.physics`; returns (input, sampled fraction)."
-        t = self.task
-        if t.kind == 'acc':
-            cols = fastmri_mask(y.shape[-1], t.level, t.center_fraction, kind=self.mask_kind, rng=rng)
-            return mri_undersample(y, cols, self.noise_std, rng), float(np.mean(cols))
-        if self.sr_method == 'bicubic': return bicubic_down_up(y, int(t.level)), 1 / t.level**2
-        return kspace_truncate(y, t.level, self.noise_std, rng), float(truncation_mask(y.shape, t.level).mean())
+        "Degrade a normalised magnitude slice by the task (`mri_degrade`); returns (input, sampled fraction)."
+        return mri_degrade(y, self.task, rng, self.mask_kind, self.noise_std, self.sr_method)
     def case_ids(self) -> list[str]: return [c['case'] for c in self.cases]
     def _volume(self, path, label):
         "(volume, spacing_zyx) of `path`, from a small LRU cache (per worker process)."
@@ -522,6 +528,92 @@ class BraTSSlices(Dataset):
                     scale=scale, sampled_fraction=frac, has_label=c['seg'] is not None)
         return dict(input=torch.from_numpy(2 * x - 1)[None], target=torch.from_numpy(2 * y - 1)[None], label=lab,
                     task=torch.tensor(self.task.id, dtype=torch.int64), meta=meta)
+
+# %% ../nbs/01e_io.ipynb #5b81bf9c
+VOLUME_SUFFIXES = ('.nii', '.nii.gz', '.mha', '.mhd', '.nrrd', '.nhdr')
+_LABEL_WORDS = {'seg', 'segs', 'segmentation', 'segmentations', 'label', 'labels', 'mask', 'masks'}
+_NOT_IMAGES = VOLUME_SUFFIXES + ('.md', '.txt', '.json', '.csv', '.npy', '.npz', '.h5')
+
+def find_volumes(root) -> list[Path]:
+    "Every image volume under `root`, sorted: NIfTI/ITK files and folders holding DICOM files; label maps (a path with the word seg, label or mask) left out."
+    root = require_file(root, 'volumes folder', hint='a folder of full-quality CT or MRI volumes (NIfTI files or DICOM series folders)')
+    out = []
+    for p in sorted(root.rglob('*')):
+        rel = p.relative_to(root)
+        if _LABEL_WORDS & set(re.split(r'[^a-z0-9]+', rel.as_posix().lower())) or any(s.startswith('.') for s in rel.parts): continue
+        if p.is_file() and p.name.lower().endswith(VOLUME_SUFFIXES): out.append(p)
+        elif p.is_dir() and any(not f.name.lower().endswith(_NOT_IMAGES) for f in _dicom_candidates(p)): out.append(p)
+    if not out: raise MissingDataError(f'{root}: no NIfTI/ITK volume and no DICOM series folder found')
+    return out
+
+def _patient_of(path: Path, root: Path) -> str:
+    "A volume's patient: its first folder under `root`, or its own name without the suffix."
+    rel = path.relative_to(root).parts
+    return rel[0] if len(rel) > 1 else re.sub(r'\.(nii\.gz|nii|mha|mhd|nrrd|nhdr)$', '', rel[0], flags=re.I)
+
+def _pad_crop(a: np.ndarray, n: int, fill: float) -> np.ndarray:
+    "`a` (H, W) padded with `fill` or cropped about its centre to n × n; pixels are never resampled."
+    out = np.full((n, n), fill, np.float32)
+    H, W = a.shape; h, w = min(H, n), min(W, n)
+    sy, sx, dy, dx = (H - h) // 2, (W - w) // 2, (n - h) // 2, (n - w) // 2
+    out[dy:dy + h, dx:dx + w] = a[sy:sy + h, sx:sx + w]
+    return out
+
+class VolumeSlices(Dataset):
+    "Central axial slices of the full-quality volumes under `root` that fit `task`, degraded by it (see above); `patients[i]` is item i's patient."
+    def __init__(self, root, task: str = 'ct_dose25', z_range=(0.2, 0.8), size: int | None = None, matrix: int = 512,
+                 max_pixel_mm: float = 1.5, seed: int = 0, mask_kind: str = 'random', noise_std: float = 0., cache_size: int = 2):
+        self.root, self.task, self.size, self.matrix, self.max_pixel_mm = Path(root), get_task(task), size, int(matrix), float(max_pixel_mm)
+        self.seed, self.mask_kind, self.noise_std, self.cache_size = seed, mask_kind, float(noise_std), cache_size
+        self.volumes, self.items, self.patients, self.skipped, self._cache = [], [], [], {}, OrderedDict()
+        for p in find_volumes(self.root):
+            vol, sp, _ = read_volume(p)
+            why = self._unfit(vol, sp)
+            if why: self.skipped[str(p)] = why; continue
+            vi, nz = len(self.volumes), vol.shape[0]
+            self.volumes.append(p)
+            lo, hi = int(round(z_range[0] * nz)), int(round(z_range[1] * nz))
+            for z in range(lo, max(hi, lo + 1)):
+                self.items.append((vi, z)); self.patients.append(_patient_of(p, self.root))
+        if self.skipped: warnings.warn(f"{root}: {len(self.skipped)} volume(s) skipped for {self.task.name}: " +
+                                       '; '.join(f'{Path(k).name}: {v}' for k, v in self.skipped.items()))
+        if not self.items: raise MissingDataError(f'{root}: no volume fits {self.task.name} ({self.task.modality})' +
+                                                  (f'; skipped: {self.skipped}' if self.skipped else ''))
+    def _unfit(self, vol, sp) -> str | None:
+        "Why a volume cannot serve the task, or None."
+        if vol.ndim != 3 or min(vol.shape[1:]) < 16: return f'not a stack of 2D slices (shape {vol.shape})'
+        lo = float(np.percentile(vol, 1))
+        if self.task.modality == 'ct':
+            if lo > -500: return f'no air (1st percentile {lo:.0f}): not a CT volume in HU'
+            if max(sp[1], sp[2]) > self.max_pixel_mm:
+                return f'{max(sp[1], sp[2]):g} mm pixels: resampled, not native CT (at most {self.max_pixel_mm:g} mm)'
+        elif lo < -100: return f'strongly negative values (1st percentile {lo:.0f}): a CT volume, not MRI magnitude'
+        return None
+    def __len__(self) -> int: return len(self.items)
+    def _volume(self, vi):
+        "(volume, spacing) of volume `vi`, from a small LRU cache."
+        p = self.volumes[vi]
+        if p not in self._cache:
+            self._cache[p] = read_volume(p)[:2]
+            while len(self._cache) > self.cache_size: self._cache.popitem(last=False)
+        self._cache.move_to_end(p); return self._cache[p]
+    def __getitem__(self, i: int) -> dict:
+        vi, z = self.items[i]; vol, sp = self._volume(vi); t = self.task
+        rng = rng_for(self.seed, i)
+        meta = dict(modality=t.modality, source=str(self.volumes[vi]), patient=self.patients[i], slice=int(z), index=i, has_label=False)
+        if t.modality == 'ct':
+            hu = _pad_crop(np.maximum(vol[z], -1000.), self.matrix, -1000.)
+            x, y = hu_to_unit(ct_insert_noise(hu, t.level, rng, float(sp[2]))), hu_to_unit(hu)
+            meta.update(spacing_mm=float(sp[2]), dose=float(t.level))
+        else:
+            img = np.ascontiguousarray(np.maximum(vol[z], 0), np.float32)
+            yn, scale = percentile_normalise(_crop_resize(torch.from_numpy(img), None, self.size).numpy(), clip=False)
+            xn, frac = mri_degrade(yn, t, rng, self.mask_kind, self.noise_std)
+            x, y = np.clip(xn, 0, 1) * 2 - 1, np.clip(yn, 0, 1) * 2 - 1
+            meta.update(spacing_mm=float(sp[2]) * img.shape[-1] / (self.size or img.shape[-1]), scale=scale, sampled_fraction=frac)
+        x, y = (torch.from_numpy(np.asarray(a, np.float32))[None] for a in (x, y))
+        return dict(input=x, target=y, label=torch.zeros(y.shape[-2:], dtype=torch.int64),
+                    task=torch.tensor(t.id, dtype=torch.int64), meta=meta)
 
 # %% ../nbs/01e_io.ipynb #bc0affa2
 def split_by_patient(ids, fractions=(0.8, 0.1, 0.1), seed: int = 0, names=('train', 'val', 'test')) -> dict[str, list[str]]:
@@ -587,11 +679,13 @@ def source_root(source: str, root=None) -> Path:
     if source not in REAL_SOURCES: raise ValueError(f"unknown source {source!r}; choose synthetic, {', '.join(REAL_SOURCES)}")
     return Path(root) if root is not None else data_dir()/REAL_SOURCES[source]
 
-def real_dataset(source: str, task: str, root=None, size: int | None = None, seed: int = 0) -> tuple[Dataset, list[str]]:
-    "The whole real data set `source` for `task` at `size`, and each item's patient id."
+def real_dataset(source: str, task: str, root=None, size: int | None = None, seed: int = 0, matrix: int = 512) -> tuple[Dataset, list[str]]:
+    "The whole real data set `source` for `task` at `size` (None: native), and each item's patient id; `matrix`: the common CT slice size of `volumes`."
     root = source_root(source, root)
     require_file(root, f'{source} data folder', hint='see data/README.md for how to obtain it and the expected layout')
     t = get_task(task)
+    if source == 'volumes':   # CT at its native pixels (size is ignored), MRI at size
+        ds = VolumeSlices(root, t.name, size=size, matrix=matrix, seed=seed); return ds, ds.patients
     if source == 'mayo':
         if t.name != 'ct_dose25': raise ValueError(f"Mayo LDCT pairs are quarter dose: use task ct_dose25, not {t.name}")
         ds = MayoPairs(root, size=size, task=t.name); return ds, [p['patient'] for p in ds.pairs]
@@ -606,8 +700,10 @@ def study_datasets(profile: dict, task: str, source: str = 'synthetic', root=Non
     if source == 'synthetic':
         from medsr_nb.datasets import profile_datasets
         return profile_datasets(profile, task, seed=seed, progress=progress, **kw)
+    from medsr_nb.datasets import native_slices, native_crops
     where = source_root(source, root)
-    base, groups = real_dataset(source, task, where, profile['size'], seed)
+    nat = profile.get('ct_native') if get_task(task).modality == 'ct' else None   # CT: native slices, served as crops
+    base, groups = real_dataset(source, task, where, None if nat else profile['size'], seed, **({'matrix': int(nat['matrix'])} if nat else {}))
     splits = split_by_patient(groups, seed=seed)
     for name in ('train', 'val', 'test'):
         if not splits[name]:
@@ -618,9 +714,10 @@ def study_datasets(profile: dict, task: str, source: str = 'synthetic', root=Non
     out = {}
     for name in ('train', 'val', 'test'):
         keep = set(splits[name]); idx = [i for i, g in enumerate(groups) if g in keep]
-        n = int(profile[f'n_{name}'])
+        n = native_slices(profile, name) if nat else int(profile[f'n_{name}'])
         if len(idx) > n: idx = [idx[j] for j in np.linspace(0, len(idx) - 1, n).round().astype(int)]
         out[name] = InMemoryPairs(base, idx, name, progress)
+        if nat: out[name] = native_crops(out[name], profile, name, seed)
     return out
 
 # %% ../nbs/01e_io.ipynb #7d765986

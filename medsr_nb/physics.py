@@ -15,9 +15,9 @@ from .preprocess import hu_to_unit, unit_to_hu, percentile_normalise
 # %% auto #0
 __all__ = ['FBP_FILTERS', 'MU_WATER', 'CT_I0', 'CT_ELECTRONIC_STD', 'CT_FILTER', 'MRI_NOISE_STD', 'parallel_angles', 'radon_t',
            'fbp_filter', 'fbp_t', 'fov_mask', 'hu_to_mu', 'mu_to_hu', 'ct_default_I0', 'water_cylinder', 'ct_project',
-           'ct_noisy_projection', 'ct_reconstruct', 'ct_simulate', 'ct_pair', 'uniform_roi_noise', 'fft2c', 'ifft2c',
-           'fastmri_mask', 'mri_undersample', 'kspace_truncate', 'bicubic_down_up', 'make_pair', 'degradation_rows',
-           'plot_degradations']
+           'ct_noisy_projection', 'ct_reconstruct', 'ct_simulate', 'ct_pair', 'ct_insert_noise', 'uniform_roi_noise',
+           'fft2c', 'ifft2c', 'fastmri_mask', 'mri_undersample', 'kspace_truncate', 'bicubic_down_up', 'make_pair',
+           'degradation_rows', 'plot_degradations']
 
 # %% ../nbs/01b_physics.ipynb #867ad7d6
 def parallel_angles(n_angles: int) -> np.ndarray:
@@ -178,6 +178,18 @@ def ct_pair(hu, dose: float, rng: np.random.Generator, pixel_mm: float, I0: floa
     low = ct_noisy_projection(p, dose, rng, I0, electronic_std)
     rec = ct_reconstruct(torch.stack([low, full]), pixel_mm, filter_name)
     return _to_numpy_like(rec[0], hu), _to_numpy_like(rec[1], hu)
+
+def ct_insert_noise(hu, dose: float, rng: np.random.Generator, pixel_mm: float, I0: float | None = None,
+                    n_angles: int | None = None, electronic_std: float = CT_ELECTRONIC_STD,
+                    filter_name: str = CT_FILTER, device=None):
+    "A real full-dose slice (HU) as if scanned at `dose`: the noise a scan at dose d/(1 − d) adds (projection-domain noise insertion), reconstructed and added to the slice itself."
+    if not 0 < dose < 1: raise ValueError(f"dose must be in (0, 1) of the scan's own dose, got {dose}")
+    p = ct_project(np.maximum(np.asarray(hu, np.float32), -1000.) if not torch.is_tensor(hu) else hu.clamp(min=-1000.), pixel_mm, n_angles, device)
+    I0 = I0 or ct_default_I0(pixel_mm, p.shape[-2])
+    # variances add: 1/(I0·d) − 1/I0 = 1/(I0 · d/(1 − d)), so the extra noise is a scan at dose d/(1 − d), minus its mean
+    rec = ct_reconstruct(torch.stack([ct_noisy_projection(p, dose / (1 - dose), rng, I0, electronic_std), p]), pixel_mm, filter_name)
+    extra = torch.where(fov_mask(rec.shape[-1], rec.device), rec[0] - rec[1], torch.zeros_like(rec[0]))
+    return _to_numpy_like(torch.as_tensor(hu, dtype=torch.float32, device=extra.device) + extra, hu)
 
 # %% ../nbs/01b_physics.ipynb #f5cc3a09
 def uniform_roi_noise(qd, fd, lo: float = 0., hi: float = 100., k: int = 9, erode: int = 3) -> tuple[float, np.ndarray]:

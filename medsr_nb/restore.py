@@ -17,7 +17,7 @@ from .training import load_module, RestorationModule
 
 # %% auto #0
 __all__ = ['TiledNet', 'train_size', 'sample_slices', 'restore_slices', 'to_model', 'from_model', 'read_scan', 'write_scan',
-           'dicom_geometry', 'write_dicom_series', 'restore_volume', 'main']
+           'dicom_geometry', 'new_folder', 'write_dicom_series', 'restore_volume', 'main']
 
 # %% ../nbs/02h_restore.ipynb #7f00c5cf
 class TiledNet(nn.Module):
@@ -148,14 +148,20 @@ def dicom_geometry(affine, shape_zyx) -> dict:
     di, dj, dk = (float(np.linalg.norm(v)) for v in (vi, vj, vk))
     return dict(iop=[*(vi / di), *(vj / dj)], spacing=[dj, di], thickness=dk, ipp=[o + k * vk for k in range(nz)])
 
+def new_folder(path) -> Path:
+    "`path` as a Path if nothing is there yet or it is an empty folder; otherwise `FileExistsError` (nothing is ever overwritten)."
+    p = Path(path)
+    if p.exists() and (not p.is_dir() or any(p.iterdir())):
+        raise FileExistsError(f'{p}: exists and is not an empty folder; choose a new one for the DICOM series')
+    return p
+
 def write_dicom_series(folder, vol: np.ndarray, meta: dict, modality: str, description: str = 'restored',
                        rescale: float | None = None) -> Path:
     "Write a canonical (z, y, x) volume (CT: HU, MRI: magnitude) as a new DICOM series in a new `folder`, in the geometry of `meta['affine']`."
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian, generate_uid
     from pydicom import dcmread
-    out = Path(folder)
-    if out.exists() and any(out.iterdir()): raise FileExistsError(f'{out}: folder exists and is not empty; choose a new one for the DICOM series')
+    out = new_folder(folder)
     if modality not in _SOP_CLASS: raise ValueError(f"modality must be 'ct' or 'mri', got {modality!r}")
     vol = np.asarray(vol, np.float32)
     if vol.ndim != 3 or not np.isfinite(vol).all(): raise ValueError(f'expected a finite (z, y, x) volume, got shape {vol.shape}')
@@ -251,9 +257,10 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     if not (a.out or a.dicom): ap.error('give --out, --dicom or both')
     try:
-        if a.dicom and Path(a.dicom).exists() and any(Path(a.dicom).iterdir()):
-            raise ValueError(f'{a.dicom}: folder exists and is not empty; choose a new one for the DICOM series')
         if a.samples < 1: raise ValueError(f'--samples must be ≥ 1, got {a.samples}')
+        if a.dicom:   # checked before minutes of restoring, not after
+            new_folder(a.dicom)
+            if a.samples > 1: new_folder(a.dicom + '_std')
         ckpt = require_file(a.model, 'model checkpoint', 'train one with 03_train / make study')
         module = load_module(ckpt, map_location=a.device).to(a.device)
         if a.samples > 1 and not module.is_diffusion:
@@ -265,17 +272,17 @@ def main(argv: list[str] | None = None) -> int:
         mean, std = restore_volume(module, vol, a.task, a.nfe, a.samples, a.seed, a.tile or None, progress=not a.no_progress)
         secs = time.perf_counter() - t0
         out = write_scan(a.out, mean, meta) if a.out else None
+        std_out = None if std is None else Path(a.dicom + '_std') if a.dicom else _std_path(out)
         if std is not None and out is not None: write_scan(_std_path(out), std, meta)
         if a.dicom:
             modality, what = get_task(a.task or module.data_convention['task']).modality, f'restored by medsr_nb {module.hparams.name}'
             out = write_dicom_series(a.dicom, mean, meta, modality, what)
             if std is not None:
-                out_std = Path(str(out) + '_std')
-                write_dicom_series(out_std, std, meta, modality, f'std of {a.samples} samples, {what}', np.abs(std).max() / 30000 or 1.)
+                write_dicom_series(std_out, std, meta, modality, f'std of {a.samples} samples, {what}', np.abs(std).max() / 30000 or 1.)
     except (DataError, FileNotFoundError, FileExistsError, ValueError, KeyError) as e:
         print(f'medsr-restore: error: {e}', file=sys.stderr); return 2
     print(f'medsr-restore: {len(vol)} slices of {vol.shape[1:]} in {secs:.1f} s ({1000 * secs / len(vol):.0f} ms/slice) → {out}'
-          + (f' (+ {(Path(str(out) + "_std") if a.dicom else _std_path(out)).name})' if std is not None else ''))
+          + (f' (+ {std_out.name})' if std_out is not None else ''))
     return 0
 
 # %% ../nbs/02h_restore.ipynb #bdf8382a

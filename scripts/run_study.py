@@ -13,6 +13,8 @@ profile, or <profile>-<source> on real data, e.g. full-brats):
   07_transfer once             → results/tables/<study>_transfer.md: the phantom-trained models on the real sample
                                  scans in ../shared/data (skipped when they are absent or on real data)
   06_report   once             → results/report/report_<study>.ipynb, tables/, figures/, README results table
+With --jobs N (`make study` uses 2) the per-task stages run N at a time as separate jobs in the order their
+dependencies allow (`stage_jobs`), so a costly task (CT at native resolution) does not leave a core idle.
 Interrupt and rerun to resume: a stage whose `.done.json` marker exists with the same parameters is skipped, and
 training resumes from its last checkpoint. Executed notebooks and markers are written atomically.
 """
@@ -120,8 +122,8 @@ def main():
     ap.add_argument('--data-root', default='', help="folder of the real data set ('' = data/<source folder>)")
     ap.add_argument('--wait', action='store_true', help='wait for another study using the same results folder (default: refuse)')
     ap.add_argument('--jobs', type=int, default=1,
-                    help='tasks trained/evaluated side by side, each in its own process with cores/jobs torch threads '
-                         '(measured on 2 cores: 30.5 min against 31 one task after the other; it pays more on many-core machines)')
+                    help='stages (a model of a task, an evaluation, ...) run side by side, each in its own process with '
+                         'cores/jobs torch threads; dependencies are kept (see stage_jobs)')
     ap.add_argument('--child', action='store_true', help=argparse.SUPPRESS)   # one task of a --jobs run (no lock, no sweep)
     a = ap.parse_args()
     if a.jobs < 1: ap.error(f'--jobs must be at least 1, got {a.jobs}')
@@ -139,14 +141,16 @@ def main():
     if bad or not stages: ap.error(f"unknown stage(s) {bad or [a.stages]}; choose from {', '.join(STAGES)}")
     if a.tasks: tasks = a.tasks.split(',')
     elif a.source == 'mayo': tasks = ['ct_dose25']          # the Mayo pairs are quarter dose
-    elif a.source != 'synthetic': tasks = [t for t in cfg['tasks'] if get_task(t).modality == 'mri']
+    elif a.source in ('fastmri', 'brats'): tasks = [t for t in cfg['tasks'] if get_task(t).modality == 'mri']
     else: tasks = cfg['tasks']
     for t in tasks:
         try: get_task(t)
         except KeyError as e: ap.error(str(e).strip('"'))
     models = [m for m in a.models.split(',') if m] if a.models else list(cfg['models'])
-    from medsr_nb.training import MODELS
-    if set(models) - set(MODELS): ap.error(f"unknown model(s) {sorted(set(models) - set(MODELS))}; choose from {', '.join(MODELS)}")
+    if not a.child:   # a child runs what its parent checked: it skips importing torch and Lightning (seconds per stage)
+        from medsr_nb.training import MODELS
+        if set(models) - set(MODELS):
+            ap.error(f"unknown model(s) {sorted(set(models) - set(MODELS))}; choose from {', '.join(MODELS)}")
     res = results_dir()
     study = study_name(a.profile, a.source)
     data = dict(source=a.source, data_root=str(Path(a.data_root).resolve()) if a.data_root else '')
@@ -158,31 +162,65 @@ def main():
     try: run(a, cfg, overrides, stages, tasks, models, res, study, data)
     finally: lock.__exit__(None, None, None)
 
-def run_parallel(a, tasks, stages):
-    """The per-task stages of every task, `a.jobs` tasks at a time, each in a child `run_study.py --child` process
-    whose kernels get cores/jobs torch threads (OMP_NUM_THREADS) and sleep instead of spinning while they wait
+def stage_jobs(tasks: list, models: list, stages: list) -> dict:
+    """The per-task stages as jobs {(task, stage, model or ''): [jobs it waits for]}: a task's first model trains (and
+    builds the task's data cache) before its other models, a refiner after the task's U-Net, evaluation after every
+    model of the task, segmentation after evaluation. Different tasks never wait for each other."""
+    from medsr_nb.training import MODELS
+    jobs = {}
+    for t in tasks:
+        trains = []
+        if 'train' in stages:
+            for m in models:
+                deps = trains[:1]
+                if MODELS[m].cls.needs_prior and 'unet' in models and (t, 'train', 'unet') not in deps: deps.append((t, 'train', 'unet'))
+                jobs[(t, 'train', m)] = deps; trains.append((t, 'train', m))
+        if 'evaluate' in stages: jobs[(t, 'evaluate', '')] = list(trains)
+        if 'segment' in stages: jobs[(t, 'segment', '')] = [(t, 'evaluate', '')] if 'evaluate' in stages else list(trains)
+    return jobs
+
+def run_parallel(a, tasks, stages, models):
+    """The per-task stages (`stage_jobs`), `a.jobs` at a time, each in a child `run_study.py --child` process whose
+    kernels get cores/jobs torch threads (OMP_NUM_THREADS) and sleep instead of spinning while they wait
     (OMP_WAIT_POLICY=PASSIVE: spinning threads of two jobs on shared cores slowed training ~10× when measured).
-    Lines are printed as they come, prefixed with the task; any failed task fails the run after the others end."""
-    import subprocess, threading
+    Scheduling stages rather than whole tasks keeps every slot busy when one task costs more than another (CT at
+    native resolution: its chain was 31 min against MRI's 22 when each task ran in one process). A free slot takes
+    the ready job of the task with the most work left (listed order breaks ties). Lines are printed as they come,
+    prefixed with the job; a failed job fails the run after the others end, and the jobs waiting for it are skipped."""
+    import subprocess, threading, queue
     threads = max(1, (os.cpu_count() or 1) // a.jobs)
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads), MEDSR_JOBS=str(a.jobs))
     env.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
     base = [sys.executable, '-u', __file__, '--child', '--profile', a.profile, '--seed', str(a.seed), '--engine', a.engine,
-            '--stages', ','.join(stages), '--source', a.source, '--data-root', a.data_root] + [x for kv in a.set for x in ('--set', kv)]
-    base += ['--models', a.models] if a.models else []
+            '--source', a.source, '--data-root', a.data_root] + [x for kv in a.set for x in ('--set', kv)]
     base += ['--force'] if a.force else []
-    print(f'[study] {len(tasks)} tasks, {a.jobs} at a time, {threads} torch thread(s) each', flush=True)
-    failed, slots, lock = [], threading.Semaphore(a.jobs), threading.Lock()
-    def one(task):
-        with slots:
-            p = subprocess.Popen(base + ['--tasks', task], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
-            for line in p.stdout:
-                with lock: print(f'[{task}] {line}', end='', flush=True)
-            if p.wait(): failed.append(task)
-    ts = [threading.Thread(target=one, args=(t,)) for t in tasks]
-    for t in ts: t.start()
-    for t in ts: t.join()
-    if failed: sys.exit(f'[study] FAILED: the stages of {", ".join(failed)} (their output is above, prefixed with the task)')
+    pending, done, failed, skipped, running = stage_jobs(tasks, models, stages), set(), [], [], 0
+    print(f'[study] {len(pending)} jobs over {len(tasks)} tasks, {a.jobs} at a time, {threads} torch thread(s) each', flush=True)
+    finished, lock, t0 = queue.Queue(), threading.Lock(), time.time()
+    def one(job):
+        t, stage, m = job; tag = f'[{t}{" " + m if m else ""}{"" if stage == "train" else " " + stage}]'
+        cmd = base + ['--tasks', t, '--stages', stage, '--models', m or ','.join(models)]
+        p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+        for line in p.stdout:
+            with lock: print(f'{tag} {line}', end='', flush=True)
+        finished.put((job, p.wait()))
+    while pending or running:
+        for job in [j for j, deps in pending.items() if any(d in failed or d in skipped for d in deps)]:
+            skipped.append(job); del pending[job]
+        ready = [j for j, deps in pending.items() if all(d in done for d in deps)]
+        left = {t: sum(1 for j in pending if j[0] == t) for t in tasks}
+        ready.sort(key=lambda j: (-left[j[0]], tasks.index(j[0])))
+        while ready and running < a.jobs:
+            job = ready.pop(0); del pending[job]; running += 1
+            print(f'[study] start {job[0]} {job[1]} {job[2]} (elapsed {(time.time() - t0) / 60:.1f} min, {len(pending)} waiting)', flush=True)
+            threading.Thread(target=one, args=(job,), daemon=True).start()
+        if not running: break
+        job, rc = finished.get(); running -= 1
+        if rc: failed.append(job)
+        else: done.add(job)
+    if failed or skipped:
+        sys.exit(f'[study] FAILED: {", ".join(" ".join(x for x in j if x) for j in failed)} (output above, prefixed with the job)'
+                 + (f'; not run: {", ".join(" ".join(x for x in j if x) for j in skipped)}' if skipped else ''))
 
 def run(a, cfg, overrides, stages, tasks, models, res, study, data):
     # a run killed hard (SIGKILL, power loss) can leave hidden temporaries of atomic writes (targets are never partial);
@@ -192,7 +230,7 @@ def run(a, cfg, overrides, stages, tasks, models, res, study, data):
     kw = dict(force=a.force, engine=a.engine)
     per_task = [s for s in stages if s in ('train', 'evaluate', 'segment')]
     if a.jobs > 1 and len(tasks) > 1 and per_task:
-        run_parallel(a, tasks, per_task)
+        run_parallel(a, tasks, per_task, models)
         per_task = []
     plan = []   # (notebook, executed copy, parameters, run_nb options): counted first, for "stage k of n" and the ETA
     for task in (tasks if per_task else []):

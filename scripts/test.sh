@@ -42,8 +42,9 @@ done
 
 # 3. smoke run of the study (papermill notebooks 03–06)
 scratch=$(mktemp -d)
-if MEDSR_RESULTS="$scratch/results" MEDSR_DATA="$scratch/data" limit 1200 python scripts/run_study.py --profile smoke --check; then
-  ok "study smoke run (scripts/run_study.py --profile smoke)"
+# (--jobs 2: the stage scheduler that `make study` uses, two stages side by side)
+if MEDSR_RESULTS="$scratch/results" MEDSR_DATA="$scratch/data" limit 1200 python scripts/run_study.py --profile smoke --jobs 2 --check; then
+  ok "study smoke run (scripts/run_study.py --profile smoke --jobs 2)"
 else bad "study smoke run"; fi
 
 # 3b. the real-data path (file discovery, patient split, tumour labels) on phantom cases written in the BraTS layout
