@@ -709,7 +709,8 @@ def study_datasets(profile: dict, task: str, source: str = 'synthetic', root=Non
         if not splits[name]:
             raise MissingDataError(f"{where}: {len(set(groups))} patient(s) found; a patient-level train/val/test split "
                                    "needs at least 3 (no patient may be in two splits)")
-    write_split_manifest(split_path or data_dir()/'splits'/f'{source}_seed{seed}.json', splits,
+    tag = f'{source}_{get_task(task).modality}' if source == 'volumes' else source   # volumes: CT and MRI patients differ
+    write_split_manifest(split_path or data_dir()/'splits'/f'{tag}_seed{seed}.json', splits,
                          source=source, root=str(where), seed=seed)
     out = {}
     for name in ('train', 'val', 'test'):
