@@ -26,7 +26,7 @@ __all__ = ['BRATS_LABELS', 'VOLUME_SUFFIXES', 'dcmread', 'dicom_hu', 'list_dicom
 
 # %% ../nbs/01e_io.ipynb #d2a95f32
 _NOT_DICOM = {'.md', '.txt', '.json', '.csv', '.nii', '.gz', '.npy', '.npz', '.h5', '.png', '.jpg', '.jpeg', '.xml',
-              '.py', '.mat', '.cfl', '.hdr', '.zip', '.pdf', '.html', '.yaml', '.yml', '.mha', '.nrrd'}
+              '.py', '.mat', '.cfl', '.hdr', '.zip', '.pdf', '.html', '.yaml', '.yml', '.mha', '.mhd', '.nrrd', '.nhdr'}
 
 def _dicom_candidates(folder: Path) -> list[Path]:
     "Files in `folder` that may be DICOM (not hidden, not DICOMDIR, not an obviously different format)."
@@ -532,7 +532,6 @@ class BraTSSlices(Dataset):
 # %% ../nbs/01e_io.ipynb #5b81bf9c
 VOLUME_SUFFIXES = ('.nii', '.nii.gz', '.mha', '.mhd', '.nrrd', '.nhdr')
 _LABEL_WORDS = {'seg', 'segs', 'segmentation', 'segmentations', 'label', 'labels', 'mask', 'masks'}
-_NOT_IMAGES = VOLUME_SUFFIXES + ('.md', '.txt', '.json', '.csv', '.npy', '.npz', '.h5')
 
 def find_volumes(root) -> list[Path]:
     "Every image volume under `root`, sorted: NIfTI/ITK files and folders holding DICOM files; label maps (a path with the word seg, label or mask) left out."
@@ -542,14 +541,15 @@ def find_volumes(root) -> list[Path]:
         rel = p.relative_to(root)
         if _LABEL_WORDS & set(re.split(r'[^a-z0-9]+', rel.as_posix().lower())) or any(s.startswith('.') for s in rel.parts): continue
         if p.is_file() and p.name.lower().endswith(VOLUME_SUFFIXES): out.append(p)
-        elif p.is_dir() and any(not f.name.lower().endswith(_NOT_IMAGES) for f in _dicom_candidates(p)): out.append(p)
+        elif p.is_dir() and _dicom_candidates(p): out.append(p)
     if not out: raise MissingDataError(f'{root}: no NIfTI/ITK volume and no DICOM series folder found')
     return out
 
 def _patient_of(path: Path, root: Path) -> str:
     "A volume's patient: its first folder under `root`, or its own name without the suffix."
     rel = path.relative_to(root).parts
-    return rel[0] if len(rel) > 1 else re.sub(r'\.(nii\.gz|nii|mha|mhd|nrrd|nhdr)$', '', rel[0], flags=re.I)
+    if len(rel) > 1: return rel[0]
+    return rel[0][:-len(next(s for s in VOLUME_SUFFIXES if rel[0].lower().endswith(s)))]
 
 def _pad_crop(a: np.ndarray, n: int, fill: float) -> np.ndarray:
     "`a` (H, W) padded with `fill` or cropped about its centre to n × n; pixels are never resampled."
@@ -571,7 +571,7 @@ class VolumeSlices(Dataset):
             why = self._unfit(vol, sp)
             if why: self.skipped[str(p)] = why; continue
             vi, nz = len(self.volumes), vol.shape[0]
-            self.volumes.append(p)
+            self.volumes.append(p); self._keep(p, (vol, sp))   # read once: the first items come from the cache
             lo, hi = int(round(z_range[0] * nz)), int(round(z_range[1] * nz))
             for z in range(lo, max(hi, lo + 1)):
                 self.items.append((vi, z)); self.patients.append(_patient_of(p, self.root))
@@ -590,13 +590,15 @@ class VolumeSlices(Dataset):
         elif lo < -100: return f'strongly negative values (1st percentile {lo:.0f}): a CT volume, not MRI magnitude'
         return None
     def __len__(self) -> int: return len(self.items)
+    def _keep(self, p, vs):
+        "Put (volume, spacing) of `p` in the small LRU cache."
+        self._cache[p] = vs; self._cache.move_to_end(p)
+        while len(self._cache) > self.cache_size: self._cache.popitem(last=False)
+        return vs
     def _volume(self, vi):
-        "(volume, spacing) of volume `vi`, from a small LRU cache."
+        "(volume, spacing) of volume `vi`, from the cache or read."
         p = self.volumes[vi]
-        if p not in self._cache:
-            self._cache[p] = read_volume(p)[:2]
-            while len(self._cache) > self.cache_size: self._cache.popitem(last=False)
-        self._cache.move_to_end(p); return self._cache[p]
+        return self._keep(p, self._cache[p] if p in self._cache else read_volume(p)[:2])
     def __getitem__(self, i: int) -> dict:
         vi, z = self.items[i]; vol, sp = self._volume(vi); t = self.task
         rng = rng_for(self.seed, i)

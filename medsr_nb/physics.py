@@ -184,7 +184,7 @@ def ct_insert_noise(hu, dose: float, rng: np.random.Generator, pixel_mm: float, 
                     filter_name: str = CT_FILTER, device=None):
     "A real full-dose slice (HU) as if scanned at `dose`: the noise a scan at dose d/(1 − d) adds (projection-domain noise insertion), reconstructed and added to the slice itself."
     if not 0 < dose < 1: raise ValueError(f"dose must be in (0, 1) of the scan's own dose, got {dose}")
-    p = ct_project(np.maximum(np.asarray(hu, np.float32), -1000.) if not torch.is_tensor(hu) else hu.clamp(min=-1000.), pixel_mm, n_angles, device)
+    p = ct_project(hu, pixel_mm, n_angles, device)   # below −1000 HU counts as air (hu_to_mu clips μ at 0)
     I0 = I0 or ct_default_I0(pixel_mm, p.shape[-2])
     # variances add: 1/(I0·d) − 1/I0 = 1/(I0 · d/(1 − d)), so the extra noise is a scan at dose d/(1 − d), minus its mean
     rec = ct_reconstruct(torch.stack([ct_noisy_projection(p, dose / (1 - dose), rng, I0, electronic_std), p]), pixel_mm, filter_name)

@@ -258,9 +258,10 @@ def main(argv: list[str] | None = None) -> int:
     if not (a.out or a.dicom): ap.error('give --out, --dicom or both')
     try:
         if a.samples < 1: raise ValueError(f'--samples must be ≥ 1, got {a.samples}')
+        dicom_std = Path(a.dicom + '_std') if a.dicom and a.samples > 1 else None
         if a.dicom:   # checked before minutes of restoring, not after
             new_folder(a.dicom)
-            if a.samples > 1: new_folder(a.dicom + '_std')
+            if dicom_std: new_folder(dicom_std)
         ckpt = require_file(a.model, 'model checkpoint', 'train one with 03_train / make study')
         module = load_module(ckpt, map_location=a.device).to(a.device)
         if a.samples > 1 and not module.is_diffusion:
@@ -272,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         mean, std = restore_volume(module, vol, a.task, a.nfe, a.samples, a.seed, a.tile or None, progress=not a.no_progress)
         secs = time.perf_counter() - t0
         out = write_scan(a.out, mean, meta) if a.out else None
-        std_out = None if std is None else Path(a.dicom + '_std') if a.dicom else _std_path(out)
+        std_out = None if std is None else dicom_std or _std_path(out)
         if std is not None and out is not None: write_scan(_std_path(out), std, meta)
         if a.dicom:
             modality, what = get_task(a.task or module.data_convention['task']).modality, f'restored by medsr_nb {module.hparams.name}'

@@ -205,8 +205,8 @@ def run_parallel(a, tasks, stages, models):
             with lock: print(f'{tag} {line}', end='', flush=True)
         finished.put((job, p.wait()))
     while pending or running:
-        for job in [j for j, deps in pending.items() if any(d in failed or d in skipped for d in deps)]:
-            skipped.append(job); del pending[job]
+        while lost := [j for j, deps in pending.items() if any(d in failed or d in skipped for d in deps)]:
+            for job in lost: skipped.append(job); del pending[job]   # and whatever waits for them, transitively
         ready = [j for j, deps in pending.items() if all(d in done for d in deps)]
         left = {t: sum(1 for j in pending if j[0] == t) for t in tasks}
         ready.sort(key=lambda j: (-left[j[0]], tasks.index(j[0])))
