@@ -176,28 +176,30 @@ def window_bounds(level: float, width: float) -> tuple[float, float]:
 # ct_native: CT phantoms are simulated at the real geometry (`matrix`², `pixel_mm`; None: FOV/matrix) and served as
 # size² crops (datasets.NativeCrops): `train_slices` slices for training, `eval_crops` fixed crops per val/test slice.
 # None: CT simulated at size² directly (the coarse grid, whose pixels average the noise of a real scan away).
+# precision: training precision (training.train_precision): None = bf16-mixed on a GPU, float32 on a CPU; 'auto' = also
+# bf16-mixed on a CPU with native bf16 (AMX).
 MAYO_PIXEL_MM = 0.7421875   # pixel size of the Mayo L506 sample scans: the geometry the CT noise is calibrated at
 PROFILES: dict[str, dict] = {
     'smoke': dict(size=32, n_train=16, n_val=4, n_test=4, model_size='tiny', max_steps=12, batch_size=4,
                   nfes=[1, 2], samples=[1, 2], max_nfe=2, seg_steps=10, seg_lr=3e-3, esrgan_crop=None, tasks=['ct_dose25', 'mri_acc4'],
                   models=['unet', 'esrgan', 'dit', 'sit_deg', 'dit_refine', 'sit_refine'],
-                  ct_native=dict(matrix=128, pixel_mm=None, train_slices=4, eval_crops=2)),
+                  ct_native=dict(matrix=128, pixel_mm=None, train_slices=4, eval_crops=2), precision=None),
     # quick: 2 CPU cores; the NFE grid stops at its max_nfe, the ablation sit_deg runs in `full` only, and ESRGAN trains
     # on random esrgan_crop² patches (as in its paper; 4× cheaper per step at 32² of 64²), all for time
     'quick': dict(size=64, n_train=384, n_val=32, n_test=32, model_size='tiny', max_steps=500, batch_size=16,
                   nfes=[1, 2, 3, 4], samples=[1, 4, 8], max_nfe=4, seg_steps=600, seg_lr=3e-3, esrgan_crop=32,
                   tasks=['ct_dose25', 'mri_acc4'], models=['unet', 'esrgan', 'dit_refine', 'sit_refine'],
-                  ct_native=dict(matrix=512, pixel_mm=MAYO_PIXEL_MM, train_slices=64, eval_crops=4)),
+                  ct_native=dict(matrix=512, pixel_mm=MAYO_PIXEL_MM, train_slices=64, eval_crops=4), precision='auto'),
     # one lent GPU, one task per 10-minute device call (`scripts/device_bundle.sh`): train + evaluate + segment;
     # ct_native stays off until it is rerun on a device, so the published gpu results stay reproducible
     'gpu':   dict(size=128, n_train=1024, n_val=48, n_test=32, model_size='S/4', max_steps=1000, batch_size=32,
                   nfes=[1, 2, 3, 4], samples=[1, 4, 8], max_nfe=4, seg_steps=1000, seg_lr=1e-3, esrgan_crop=64,
-                  tasks=['ct_dose25', 'mri_acc4'], models=['unet', 'dit_refine', 'sit_refine'], ct_native=None),
+                  tasks=['ct_dose25', 'mri_acc4'], models=['unet', 'dit_refine', 'sit_refine'], ct_native=None, precision=None),
     'full':  dict(size=256, n_train=4000, n_val=200, n_test=200, model_size='S', max_steps=20000, batch_size=32,
                   nfes=[1, 2, 3, 4, 10, 25, 50], samples=[1, 4, 8], max_nfe=10, seg_steps=4000, seg_lr=1e-3, esrgan_crop=128,
                   models=['unet', 'esrgan', 'dit', 'sit', 'sit_deg', 'dit_refine', 'sit_refine'],
                   tasks=['ct_dose50', 'ct_dose25', 'ct_dose10', 'mri_acc4', 'mri_acc8', 'mri_sr2', 'mri_sr4'],
-                  ct_native=dict(matrix=512, pixel_mm=MAYO_PIXEL_MM, train_slices=1000, eval_crops=2)),
+                  ct_native=dict(matrix=512, pixel_mm=MAYO_PIXEL_MM, train_slices=1000, eval_crops=2), precision='auto'),
 }
 
 def get_profile(name: str, **overrides) -> dict:

@@ -13,21 +13,24 @@ from monai.transforms import DivisiblePad
 from .core import get_task, atomic_path, require_file
 from .preprocess import DataError, hu_to_unit, unit_to_hu, zyx_to_ras
 from .io import read_volume, save_nifti
-from .training import load_module, RestorationModule
+from .training import load_module, RestorationModule, fast_bf16
 
 # %% auto #0
-__all__ = ['TiledNet', 'train_size', 'sample_slices', 'restore_slices', 'to_model', 'from_model', 'read_scan', 'write_scan',
-           'dicom_geometry', 'new_folder', 'write_dicom_series', 'restore_volume', 'main']
+__all__ = ['TiledNet', 'train_size', 'tile_dtype', 'sample_slices', 'restore_slices', 'to_model', 'from_model', 'read_scan',
+           'write_scan', 'dicom_geometry', 'new_folder', 'write_dicom_series', 'restore_volume', 'main']
 
 # %% ../nbs/02h_restore.ipynb #7f00c5cf
 class TiledNet(nn.Module):
-    "Evaluate `net(x, t, cond, task)` (or `net(x)`) on overlapping `tile`² windows blended with Gaussian weights."
-    def __init__(self, net: nn.Module, tile: int, overlap: float = 0.25, sw_batch_size: int = 8):
+    "Evaluate `net(x, t, cond, task)` (or `net(x)`) on overlapping `tile`² windows blended with Gaussian weights, under autocast to `dtype` if given."
+    def __init__(self, net: nn.Module, tile: int, overlap: float = 0.125, sw_batch_size: int = 8, dtype: torch.dtype | None = None):
         super().__init__()
-        self.net, self.tile, self.overlap, self.sw = net, int(tile), float(overlap), int(sw_batch_size)
+        self.net, self.tile, self.overlap, self.sw, self.dtype = net, int(tile), float(overlap), int(sw_batch_size), dtype
         self.out_channels = getattr(net, 'out_channels', None)
     def _sw(self, inp, pred):
-        return sliding_window_inference(inp, (self.tile, self.tile), self.sw, pred, overlap=self.overlap,
+        def run(w):   # windows in `dtype` (bf16: the transformer's matmuls), blended and returned in float32
+            if self.dtype is None: return pred(w)
+            with torch.autocast(w.device.type, dtype=self.dtype): return pred(w).float()
+        return sliding_window_inference(inp, (self.tile, self.tile), self.sw, run, overlap=self.overlap,
                                         mode='gaussian', padding_mode='replicate')
     def forward(self, x, t=None, cond=None, task=None):
         if max(x.shape[-2:]) <= self.tile: return self.net(x) if t is None else self.net(x, t, cond, task)
@@ -45,25 +48,31 @@ def train_size(module: RestorationModule) -> int | None:
     "The slice (or crop) size `module` was trained at, from its checkpoint's `data_convention`; None if unknown."
     return (getattr(module, 'data_convention', None) or {}).get('size')
 
+def tile_dtype(device, precision: str = 'auto') -> torch.dtype | None:
+    "Autocast dtype for DiT/SiT tiles: 'fp32' → None; 'bf16'; 'auto' → bf16 where it is fast (CUDA with bf16, a CPU with AMX/AVX-512 bf16), else None."
+    if precision not in ('auto', 'fp32', 'bf16'): raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16', got {precision!r}")
+    if precision != 'auto': return torch.bfloat16 if precision == 'bf16' else None
+    return torch.bfloat16 if fast_bf16(device) else None
+
 @torch.no_grad()
 def sample_slices(module: RestorationModule, x: torch.Tensor, task, nfe: int | None = None, n_samples: int = 1,
-                  seed: int = 0, tile: int | None = -1, overlap: float = 0.25, multiple: int = 16) -> torch.Tensor:
-    "K restorations (K,B,1,H,W) of (B,1,H,W) slices of any size on [-1,1], on the CPU: convolutional models in one padded pass, DiT/SiT on `tile`² Gaussian-blended tiles at every sampler step."
+                  seed: int = 0, tile: int | None = -1, overlap: float = 0.125, multiple: int = 16, precision: str = 'auto') -> torch.Tensor:
+    "K restorations (K,B,1,H,W) of (B,1,H,W) slices of any size on [-1,1], on the CPU: convolutional models in one padded pass, DiT/SiT on `tile`² Gaussian-blended tiles at every sampler step (in bf16 when `precision` allows)."
     if x.ndim != 4 or x.shape[1] != 1: raise ValueError(f"expected slices (B,1,H,W), got {tuple(x.shape)}")
     if tile == -1: tile = train_size(module) or 64
     H, W = x.shape[-2:]
     pad = DivisiblePad(k=multiple, mode='replicate', method='end')   # U-Net down-samplings need a multiple of 16
     xp = torch.stack([pad(s) for s in x.float().cpu()]).as_subclass(torch.Tensor).to(module.device)
     before = getattr(module, 'infer_wrap', None)
-    if tile and module.is_diffusion: module.infer_wrap = lambda net: TiledNet(net, tile, overlap)
+    if tile and module.is_diffusion: module.infer_wrap = lambda net: TiledNet(net, tile, overlap, dtype=tile_dtype(module.device, precision))
     try: s = module.restore(xp, task, nfe=nfe, seed=seed, n_samples=n_samples)
     finally: module.infer_wrap = before
     return (s if n_samples > 1 else s[None])[..., :H, :W].float().cpu()
 
 def restore_slices(module: RestorationModule, x: torch.Tensor, task, nfe: int | None = None, n_samples: int = 1,
-                   seed: int = 0, tile: int | None = -1, overlap: float = 0.25, multiple: int = 16):
+                   seed: int = 0, tile: int | None = -1, overlap: float = 0.125, multiple: int = 16, precision: str = 'auto'):
     "Restore (B,1,H,W) slices of any size on [-1,1] → (mean of K samples, per-pixel std or None when K = 1); see `sample_slices`."
-    s = sample_slices(module, x, task, nfe, n_samples, seed, tile, overlap, multiple)
+    s = sample_slices(module, x, task, nfe, n_samples, seed, tile, overlap, multiple, precision)
     return s.mean(0), (s.std(0) if n_samples > 1 else None)
 
 # %% ../nbs/02h_restore.ipynb #6e7e9503
@@ -218,7 +227,7 @@ def _check_pixel_size(conv: dict, meta: dict, src) -> str | None:
     return None
 
 def restore_volume(module: RestorationModule, vol: np.ndarray, task=None, nfe: int | None = None, n_samples: int = 1,
-                   seed: int = 0, tile: int | None = -1, progress: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+                   seed: int = 0, tile: int | None = -1, progress: bool = True, precision: str = 'auto') -> tuple[np.ndarray, np.ndarray | None]:
     "Restore a (z, y, x) volume in its own units (CT: HU; MRI: magnitude), slice by slice → (mean, std or None), same units."
     from tqdm.auto import tqdm
     conv = getattr(module, 'data_convention', None) or {}
@@ -227,7 +236,7 @@ def restore_volume(module: RestorationModule, vol: np.ndarray, task=None, nfe: i
     u, scale = to_model(vol, task.modality)
     mean, std = np.empty_like(u), (np.empty_like(u) if n_samples > 1 else None)
     for z in tqdm(range(len(u)), desc='restoring slices', disable=not progress):
-        m, s = restore_slices(module, torch.from_numpy(u[z][None, None]), task.id, nfe, n_samples, seed + z, tile)
+        m, s = restore_slices(module, torch.from_numpy(u[z][None, None]), task.id, nfe, n_samples, seed + z, tile, precision=precision)
         mean[z] = m[0, 0].numpy()
         if std is not None: std[z] = s[0, 0].numpy()
     return from_model(mean, task.modality, scale), (None if std is None else from_model(std, task.modality, scale, std=True))
@@ -251,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument('--nfe', type=int, default=None, help='network evaluations per sample (diffusion models)')
     ap.add_argument('--samples', type=int, default=1, help='K samples: writes their mean, and their per-voxel std as <out>_std')
     ap.add_argument('--tile', type=int, default=-1, help='tile size for DiT/SiT (default: the training size; 0: whole slice)')
+    ap.add_argument('--precision', default='auto', choices=['auto', 'fp32', 'bf16'],
+                    help='DiT/SiT tiles in bf16 (auto: where the GPU or CPU has fast bf16; convolutions and the sampler stay float32)')
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--device', default='cpu')
     ap.add_argument('--no-progress', action='store_true')
@@ -270,7 +281,8 @@ def main(argv: list[str] | None = None) -> int:
         w = _check_pixel_size(module.data_convention, meta, a.input)
         if w: warnings.warn(w)
         t0 = time.perf_counter()
-        mean, std = restore_volume(module, vol, a.task, a.nfe, a.samples, a.seed, a.tile or None, progress=not a.no_progress)
+        mean, std = restore_volume(module, vol, a.task, a.nfe, a.samples, a.seed, a.tile or None, progress=not a.no_progress,
+                                   precision=a.precision)
         secs = time.perf_counter() - t0
         out = write_scan(a.out, mean, meta) if a.out else None
         std_out = None if std is None else dicom_std or _std_path(out)

@@ -25,8 +25,8 @@ from .baselines import build_unet, build_rrdbnet, build_discriminator, esrgan_lo
 __all__ = ['MODELS', 'task_tensor', 'batch_psnr', 'sample_seed', 'ema_warmup_multi_avg_fn', 'RestorationModule', 'DiTModule',
            'SiTModule', 'UNetModule', 'ESRGANModule', 'unet_weights', 'WithPrior', 'RefineModule', 'DiTRefineModule',
            'ResidualInput', 'SiTRefineModule', 'ModelSpec', 'build_module', 'CheckpointError', 'read_checkpoint',
-           'sha256_path', 'AtomicCheckpointIO', 'fit', 'load_module', 'restore_batches', 'rng_state', 'set_rng_state',
-           'StepBatchSampler', 'ResumableLoader', 'batches_done']
+           'sha256_path', 'AtomicCheckpointIO', 'fast_bf16', 'train_precision', 'fit', 'load_module', 'restore_batches',
+           'rng_state', 'set_rng_state', 'StepBatchSampler', 'ResumableLoader', 'batches_done']
 
 # %% ../nbs/02e_training.ipynb #278d2f4b
 def task_tensor(task, batch: int, device=None) -> torch.Tensor:
@@ -493,8 +493,19 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 def _on_gpu(accelerator: str) -> bool:
     return accelerator in ('gpu', 'cuda') or (accelerator == 'auto' and torch.cuda.is_available())
 
+def fast_bf16(device='cpu') -> bool:
+    "Whether `device` has native bf16 matmuls and convolutions: a CUDA GPU with bf16, or a CPU with AMX/AVX-512 bf16 (oneDNN)."
+    dev = torch.device(device)
+    if dev.type == 'cuda': return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    return dev.type == 'cpu' and torch.backends.mkldnn.is_available() and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+def train_precision(precision: str | None, gpu: bool) -> str:
+    "Lightning precision: None → bf16-mixed on a GPU, 32-true on a CPU; 'auto' → bf16-mixed wherever bf16 is native (`fast_bf16`)."
+    if precision == 'auto': return 'bf16-mixed' if fast_bf16('cuda' if gpu else 'cpu') else '32-true'
+    return precision or ('bf16-mixed' if gpu else '32-true')
+
 def fit(module: RestorationModule, train_dl, val_dl=None, run_dir: str | Path = 'run', max_steps: int = 1000,
-        seed: int = 0, resume: bool = True, accelerator: str = 'auto', precision: str | None = None,
+        seed: int = 0, resume: bool = True, accelerator: str = 'auto', precision: str | None = None,  # None, 'auto' (`train_precision`) or Lightning's
         val_every: int | None = None, ckpt_every: int | None = None, limit_val_batches: int | float | None = None,
         progress_bar: bool = True, deterministic: bool | str | None = None, callbacks: list | None = None,
         **trainer_kw) -> RestorationModule:
@@ -502,7 +513,7 @@ def fit(module: RestorationModule, train_dl, val_dl=None, run_dir: str | Path = 
     run_dir = Path(run_dir); ckdir = run_dir/'checkpoints'
     L.seed_everything(seed, workers=True, verbose=False)
     gpu = _on_gpu(accelerator)
-    precision = precision or ('bf16-mixed' if gpu else '32-true')
+    precision = train_precision(precision, gpu)
     if deterministic is None: deterministic = not gpu
     val_every = int(val_every or max(1, min(max_steps, max(50, max_steps//10), 1000)))
     ckpt_every = int(ckpt_every or val_every)

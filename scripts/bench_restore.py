@@ -7,14 +7,16 @@ Convolutional models run on the whole (padded) slice; DiT/SiT run on Gaussian-bl
 (`--tile`, default 64 = the quick profile's) at every sampler step, so their cost should grow with the pixel count
 (ratio 4 from 256² to 512²), not with its square as global attention would. Weights are random: timing does not
 depend on them. Prints one row per model: ms/slice at each size, the 512²/256² ratio and the multiple of the U-Net's
-time; the process's peak resident memory is printed at the end.
+time; the process's peak resident memory is printed at the end. Each figure is the median of `--repeats` runs after
+one warm-up run. DiT/SiT tiles run in bf16 where the CPU/GPU has it (`--precision auto`, as `medsr-restore`);
+`--precision fp32` times them in float32.
 """
-import argparse, resource, sys, time
+import argparse, platform, resource, statistics, sys, time
 from pathlib import Path
 import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from medsr_nb.training import build_module       # noqa: E402
-from medsr_nb.restore import restore_slices      # noqa: E402
+from medsr_nb.restore import restore_slices, tile_dtype      # noqa: E402
 
 def build(name: str, size: str, tile: int, workdir: Path):
     if name in ('dit_refine', 'sit_refine'):       # a refiner needs a U-Net checkpoint for f(y)
@@ -33,13 +35,16 @@ def main():
     ap.add_argument('--nfe', type=int, default=4)
     ap.add_argument('--size', default='tiny', help='model size')
     ap.add_argument('--tile', type=int, default=64)
-    ap.add_argument('--repeats', type=int, default=2)
+    ap.add_argument('--repeats', type=int, default=5)
+    ap.add_argument('--precision', default='auto', choices=['auto', 'fp32', 'bf16'])
     ap.add_argument('--device', default='cpu')
     a = ap.parse_args()
     import tempfile
     work = Path(tempfile.mkdtemp())
     sizes = [int(s) for s in a.sizes.split(',')]
-    print(f'device {a.device} ({torch.get_num_threads()} threads), model size {a.size}, tile {a.tile}, NFE {a.nfe} for samplers, batch 1')
+    hw = torch.cuda.get_device_name() if a.device.startswith('cuda') else f'{platform.processor() or platform.machine()} CPU'
+    print(f'device {a.device}: {hw}, {torch.get_num_threads()} threads; model size {a.size}, tile {a.tile}, NFE {a.nfe} for samplers, '
+          f'batch 1; DiT/SiT tiles in {tile_dtype(a.device, a.precision) or torch.float32}; median of {a.repeats} runs')
     rows = {}
     for name in a.models.split(','):
         m = build(name, a.size, a.tile, work).to(a.device)
@@ -47,12 +52,13 @@ def main():
         rows[name] = {'nfe': nfe or 1}
         for s in sizes:
             x = torch.rand(1, 1, s, s) * 2 - 1
-            restore_slices(m, x, 'ct_dose25', nfe=nfe)                    # warm-up
-            if a.device.startswith('cuda'): torch.cuda.synchronize()
-            t0 = time.perf_counter()
-            for _ in range(a.repeats): restore_slices(m, x, 'ct_dose25', nfe=nfe)
-            if a.device.startswith('cuda'): torch.cuda.synchronize()
-            rows[name][s] = 1000 * (time.perf_counter() - t0) / a.repeats
+            ts = []
+            for r in range(a.repeats + 1):                                   # run 0: warm-up
+                t0 = time.perf_counter()
+                restore_slices(m, x, 'ct_dose25', nfe=nfe, precision=a.precision)
+                if a.device.startswith('cuda'): torch.cuda.synchronize()
+                if r: ts.append(time.perf_counter() - t0)
+            rows[name][s] = 1000 * statistics.median(ts)
         print(f'  {name}: ' + ', '.join(f'{s}²: {rows[name][s]:.0f} ms' for s in sizes), flush=True)
     lo, hi = sizes[0], sizes[-1]
     print(f'\n| model | NFE | ' + ' | '.join(f'ms/slice {s}²' for s in sizes) + f' | ratio {hi}²/{lo}² | × U-Net at {hi}² |')

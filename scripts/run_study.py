@@ -11,7 +11,8 @@ profile, or <profile>-<source> on real data, e.g. full-brats):
   04_evaluate per task         → results/metrics/<study>_<task>.csv
   05_segment  per task         → results/metrics/<study>_<task>_dice.csv
   07_transfer once             → results/tables/<study>_transfer.md: the phantom-trained models on the real sample
-                                 scans in ../shared/data (skipped when they are absent or on real data)
+                                 scans in ../shared/data (skipped when they are absent or on real data); with --jobs,
+                                 each task's restorations run as a job of their own first (cached beside its runs)
   06_report   once             → results/report/report_<study>.ipynb, tables/, figures/, README results table
 With --jobs N (`make study` uses 2) the per-task stages run N at a time as separate jobs in the order their
 dependencies allow (`stage_jobs`), so a costly task (CT at native resolution) does not leave a core idle.
@@ -162,10 +163,12 @@ def main():
     try: run(a, cfg, overrides, stages, tasks, models, res, study, data)
     finally: lock.__exit__(None, None, None)
 
-def stage_jobs(tasks: list, models: list, stages: list) -> dict:
+def stage_jobs(tasks: list, models: list, stages: list, transfer_tasks: list = ()) -> dict:
     """The per-task stages as jobs {(task, stage, model or ''): [jobs it waits for]}: a task's first model trains (and
     builds the task's data cache) before its other models, a refiner after the task's U-Net, evaluation after every
-    model of the task, segmentation after evaluation. Different tasks never wait for each other."""
+    model of the task, segmentation after evaluation, and the restoration of the task's real sample scans
+    (07_transfer, for `transfer_tasks`) after evaluation, which chose its NFE and K. Different tasks never wait for
+    each other."""
     from medsr_nb.training import MODELS
     jobs = {}
     for t in tasks:
@@ -177,9 +180,11 @@ def stage_jobs(tasks: list, models: list, stages: list) -> dict:
                 jobs[(t, 'train', m)] = deps; trains.append((t, 'train', m))
         if 'evaluate' in stages: jobs[(t, 'evaluate', '')] = list(trains)
         if 'segment' in stages: jobs[(t, 'segment', '')] = [(t, 'evaluate', '')] if 'evaluate' in stages else list(trains)
+        if 'transfer' in stages and t in transfer_tasks:
+            jobs[(t, 'transfer', '')] = [(t, 'evaluate', '')] if 'evaluate' in stages else list(trains)
     return jobs
 
-def run_parallel(a, tasks, stages, models):
+def run_parallel(a, tasks, stages, models, transfer_tasks=()):
     """The per-task stages (`stage_jobs`), `a.jobs` at a time, each in a child `run_study.py --child` process whose
     kernels get cores/jobs torch threads (OMP_NUM_THREADS) and sleep instead of spinning while they wait
     (OMP_WAIT_POLICY=PASSIVE: spinning threads of two jobs on shared cores slowed training ~10× when measured).
@@ -194,7 +199,7 @@ def run_parallel(a, tasks, stages, models):
     base = [sys.executable, '-u', __file__, '--child', '--profile', a.profile, '--seed', str(a.seed), '--engine', a.engine,
             '--source', a.source, '--data-root', a.data_root] + [x for kv in a.set for x in ('--set', kv)]
     base += ['--force'] if a.force else []
-    pending, done, failed, skipped, running = stage_jobs(tasks, models, stages), set(), [], [], 0
+    pending, done, failed, skipped, running = stage_jobs(tasks, models, stages, transfer_tasks), set(), [], [], 0
     print(f'[study] {len(pending)} jobs over {len(tasks)} tasks, {a.jobs} at a time, {threads} torch thread(s) each', flush=True)
     finished, lock, t0 = queue.Queue(), threading.Lock(), time.time()
     def one(job):
@@ -229,8 +234,14 @@ def run(a, cfg, overrides, stages, tasks, models, res, study, data):
         for root in (res, data_dir()): sweep_temporaries(root)
     kw = dict(force=a.force, engine=a.engine)
     per_task = [s for s in stages if s in ('train', 'evaluate', 'segment')]
+    transfer_tasks = [t for t in tasks if t in ('ct_dose25', 'mri_acc4')] if a.source == 'synthetic' else []
+    if 'transfer' in stages and transfer_tasks and not shared_data_dir().exists():
+        print(f'[study] 07_transfer skipped: no shared sample scans at {shared_data_dir()} (set MEDSR_SHARED_DATA)')
+        transfer_tasks = []
     if a.jobs > 1 and len(tasks) > 1 and per_task:
-        run_parallel(a, tasks, per_task, models)
+        # each task's real-scan restorations run as a job beside the other task's stages; the one 07_transfer run
+        # below then reuses them (its cache) and only scores, tabulates and draws
+        run_parallel(a, tasks, per_task + (['transfer'] if 'transfer' in stages and transfer_tasks else []), models, transfer_tasks)
         per_task = []
     plan = []   # (notebook, executed copy, parameters, run_nb options): counted first, for "stage k of n" and the ETA
     for task in (tasks if per_task else []):
@@ -244,12 +255,9 @@ def run(a, cfg, overrides, stages, tasks, models, res, study, data):
         if 'segment' in per_task:
             plan.append(('05_segment.ipynb', res/'runs'/study/task/'segment.ipynb',
                          dict(task=task, profile=a.profile, models=','.join(models), seed=a.seed, overrides=overrides, **data), kw))
-    transfer_tasks = [t for t in tasks if t in ('ct_dose25', 'mri_acc4')] if a.source == 'synthetic' else []
-    if 'transfer' in stages and transfer_tasks and not shared_data_dir().exists():
-        print(f'[study] 07_transfer skipped: no shared sample scans at {shared_data_dir()} (set MEDSR_SHARED_DATA)')
-        transfer_tasks = []
-    if 'transfer' in stages and transfer_tasks:
-        plan.append(('07_transfer.ipynb', res/'report'/f'transfer_{study}.ipynb',
+    if 'transfer' in stages and transfer_tasks:   # a --child job: one task's restorations, its notebook beside its runs
+        out = res/'runs'/study/transfer_tasks[0]/'transfer.ipynb' if a.child else res/'report'/f'transfer_{study}.ipynb'
+        plan.append(('07_transfer.ipynb', out,
                      dict(profile=a.profile, tasks=','.join(transfer_tasks), models=','.join(models), seed=a.seed,
                           overrides=overrides, shared=str(shared_data_dir())), dict(force=True, engine=a.engine)))
     if 'report' in stages:
