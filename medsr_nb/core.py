@@ -4,15 +4,15 @@
 
 # %% ../nbs/00_core.ipynb #aaa83b22
 from __future__ import annotations
-import os, re, random, json, tempfile, contextlib, dataclasses
+import errno, os, re, random, json, tempfile, contextlib, dataclasses
 from pathlib import Path
 import numpy as np
 
 # %% auto #0
 __all__ = ['TASKS', 'N_TASKS', 'CT_RANGE', 'CT_DISPLAY_WINDOW', 'MAYO_PIXEL_MM', 'PROFILES', 'REAL_SOURCES', 'project_root',
-           'data_dir', 'results_dir', 'shared_data_dir', 'require_file', 'seed_everything', 'rng_for', 'atomic_path',
-           'atomic_write_text', 'atomic_write_json', 'sweep_temporaries', 'folder_lock', 'scrub_notebook', 'Task',
-           'get_task', 'window_bounds', 'get_profile', 'study_name']
+           'data_dir', 'results_dir', 'shared_data_dir', 'DataError', 'MissingDataError', 'require_file',
+           'seed_everything', 'rng_for', 'atomic_path', 'atomic_write_text', 'atomic_write_json', 'sweep_temporaries',
+           'folder_lock', 'scrub_notebook', 'Task', 'get_task', 'window_bounds', 'get_profile', 'study_name']
 
 # %% ../nbs/00_core.ipynb #fd403469
 def project_root(start: str | Path | None = None) -> Path:
@@ -42,11 +42,22 @@ def shared_data_dir() -> Path:
     return _env_dir('MEDSR_SHARED_DATA', lambda: project_root().parent/'shared'/'data')
 
 # %% ../nbs/00_core.ipynb #3e45ab33
+class DataError(ValueError):
+    "Bad or inconsistent input data; the message names the file and what is wrong."
+
+class MissingDataError(DataError, FileNotFoundError):
+    "Expected input files are absent (empty folder, no file matching the expected pattern, a broken symlink)."
+
 def require_file(path: str | Path, what: str = 'file', hint: str = '') -> Path:
-    "Return `path` if it exists, else raise `FileNotFoundError` naming it, what it is and how to get it."
-    p = Path(path)
-    if not p.exists(): raise FileNotFoundError(f"{what} not found: {p}" + (f" — {hint}" if hint else ''))
-    return p
+    "Return `path` if it exists, else raise `MissingDataError` (a `FileNotFoundError`) naming it, what it is and how to get it."
+    p, hint = Path(path), (f" — {hint}" if hint else '')
+    if p.exists(): return p
+    if p.is_symlink():   # exists() follows links: say that the link is broken, not that nothing is there
+        try: p.resolve(strict=True); why = 'an unreadable symlink'
+        except RuntimeError: why = 'a symlink loop'                    # Python < 3.13
+        except OSError as e: why = 'a symlink loop' if e.errno == errno.ELOOP else f'a dangling symlink to {os.readlink(p)}'
+        raise MissingDataError(f"{what} not found: {p} is {why}{hint}")
+    raise MissingDataError(f"{what} not found: {p}{hint}")
 
 # %% ../nbs/00_core.ipynb #6559e03e
 def seed_everything(seed: int = 0) -> int:

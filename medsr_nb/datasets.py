@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from tqdm.auto import tqdm
-from .core import data_dir, rng_for, atomic_path, atomic_write_json, get_task, Task
+from .core import data_dir, rng_for, atomic_path, atomic_write_json, get_task, Task, folder_lock
 from .physics import make_pair
 
 # %% auto #0
@@ -76,6 +76,12 @@ def build_synthetic(task: str | Task, split: str, n: int, size: int, seed: int =
     path = synthetic_path(t, split, n, size, seed, root)
     params = _params(t, split, n, size, seed, make_kw)
     if cache_is_valid(path, params, verify): return path
+    with folder_lock(path.parent, f'build-{path.name}', wait=True):   # one builder per cache file: another waits, then reuses it
+        if cache_is_valid(path, params, verify): return path
+        return _generate(t, code, path, params, n, size, seed, workers, progress, callback, make_kw)
+
+def _generate(t, code, path, params, n, size, seed, workers, progress, callback, make_kw) -> Path:
+    "Generate and write the cache file `path` and its manifest (`build_synthetic` holds the lock)."
     manifest_path(path).unlink(missing_ok=True)          # a stale manifest must never vouch for a new file
     inp = np.empty((n, size, size), np.float32); tgt = np.empty_like(inp); lab = np.empty((n, size, size), np.uint8)
     metas = [None] * n

@@ -37,6 +37,7 @@ def dcmread(path, pixels: bool = True):
     "`pydicom.dcmread` that raises `DataError` naming the file when it is not readable DICOM."
     import pydicom
     try: return pydicom.dcmread(str(path), stop_before_pixels=not pixels)
+    except PermissionError as e: raise DataError(f'{path}: permission denied — this user cannot read the file') from e
     except Exception as e: raise DataError(f'{path}: not a readable DICOM file ({type(e).__name__}: {e})') from e
 
 def _tag(ds, name, path, n=None):
@@ -45,12 +46,23 @@ def _tag(ds, name, path, n=None):
         raise DataError(f'{path}: DICOM tag {name} is missing or malformed ({v!r}); cannot place the slice in space')
     return [float(x) for x in v] if n is not None else v
 
+def _can_decode(ts) -> bool:
+    "Whether an installed pixel decoder handles transfer syntax `ts` (pydicom ≥ 3)."
+    try:
+        from pydicom.pixels import get_decoder
+        return get_decoder(ts).is_available
+    except Exception: return False
+
 def dicom_hu(ds, path='<dataset>') -> np.ndarray:
     "One DICOM slice's pixels in HU (float32): stored values cast, then × RescaleSlope + RescaleIntercept."
     try: px = ds.pixel_array
     except Exception as e:
-        raise DataError(f'{path}: cannot decode pixel data ({type(e).__name__}: {e}) — truncated or corrupt file? '
-                        f'(JPEG 2000 needs pylibjpeg + pylibjpeg-openjpeg)') from e
+        ts = getattr(getattr(ds, 'file_meta', None), 'TransferSyntaxUID', None)
+        if ts is not None and ts.is_compressed and not _can_decode(ts):
+            raise DataError(f'{path}: pixel data in transfer syntax {ts.name} ({ts}), which no installed decoder reads; '
+                            'convert the series to an uncompressed syntax (e.g. `gdcmconv --raw`), or install a decoder '
+                            '(JPEG 2000: pylibjpeg + pylibjpeg-openjpeg)') from e
+        raise DataError(f'{path}: cannot decode pixel data ({type(e).__name__}: {e}) — truncated or corrupt file?') from e
     if px.ndim != 2: raise DataError(f'{path}: expected one 2D frame, got pixel array of shape {px.shape}')
     slope, inter = float(ds.get('RescaleSlope', 1) or 1), float(ds.get('RescaleIntercept', 0) or 0)
     return px.astype(np.float32) * np.float32(slope) + np.float32(inter)
@@ -80,10 +92,21 @@ def _slice_order(affine, n: int) -> np.ndarray:
     if int(ax) != 2: return None
     return np.arange(n) if flip > 0 else np.arange(n)[::-1]
 
-def read_dicom_series(src, series_uid: str | None = None, tol_mm: float = 1e-3) -> tuple[np.ndarray, dict]:
-    "Read a DICOM series (folder or list of files) → (HU float32 volume (z, y, x), meta). See notes above."
+def _regular_z(vol: np.ndarray, pos: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
+    "Slices (n, y, x) at sorted positions `pos` linearly interpolated onto the regular grid pos[0] + k·step → (volume, grid)."
+    grid = pos[0] + step * np.arange(int(round((pos[-1] - pos[0]) / step)) + 1)
+    j = np.clip(np.searchsorted(pos, grid, side='right') - 1, 0, len(pos) - 2)
+    w = ((grid - pos[j]) / (pos[j + 1] - pos[j])).clip(0, 1).astype(np.float32)[:, None, None]
+    return (1 - w) * vol[j] + w * vol[j + 1], grid
+
+def read_dicom_series(src, series_uid: str | None = None, tol_mm: float = 1e-3, allow_gaps: bool = False) -> tuple[np.ndarray, dict]:
+    "Read a DICOM series (folder or list of files) → (HU float32 volume (z, y, x), meta); unevenly spaced slices are refused unless `allow_gaps` (then resampled along z onto the median step). See notes above."
     files = _dicom_files(src)
     heads = [dcmread(f, pixels=False) for f in files]
+    for h, f in zip(heads, files):   # a header cut short still parses: its missing UIDs must not read as "another series"
+        if not str(h.get('SeriesInstanceUID', '')) or not str(h.get('SOPInstanceUID', '')):
+            raise DataError(f'{f}: DICOM header without SeriesInstanceUID/SOPInstanceUID ({f.stat().st_size} bytes) — '
+                            'truncated or corrupt file, or not an image slice')
     uids = [str(h.get('SeriesInstanceUID', '')) for h in heads]
     if series_uid is not None:
         keep = [i for i, u in enumerate(uids) if u == series_uid]
@@ -96,10 +119,16 @@ def read_dicom_series(src, series_uid: str | None = None, tol_mm: float = 1e-3) 
     iops = np.array([_tag(h, 'ImageOrientationPatient', f, 6) for h, f in zip(heads, files)])
     ipps = np.array([_tag(h, 'ImagePositionPatient', f, 3) for h, f in zip(heads, files)])
     pss = np.array([_tag(h, 'PixelSpacing', f, 2) for h, f in zip(heads, files)])
+    for arr, tag in ((pss, 'PixelSpacing'), (ipps, 'ImagePositionPatient')):
+        bad = np.where(~np.isfinite(arr).all(1) | ((arr <= 0).any(1) if tag == 'PixelSpacing' else False))[0]
+        if len(bad): raise DataError(f'{files[bad[0]]}: DICOM tag {tag} {arr[bad[0]].tolist()} is not ' +
+                                     ('finite and positive' if tag == 'PixelSpacing' else 'finite') + '; cannot place the slice in space')
     bad = np.where(np.abs(iops - iops[0]).max(1) > 1e-4)[0]
     if len(bad): raise DataError(f'{files[bad[0]]}: ImageOrientationPatient differs from {files[0].name}; not one stack')
     r, c = iops[0, :3], iops[0, 3:]
     normal = np.cross(r, c)
+    if not np.isfinite(normal).all() or abs(np.linalg.norm(normal) - 1) > 0.01:
+        raise DataError(f'{files[0]}: ImageOrientationPatient {iops[0].tolist()} is not two orthogonal unit vectors')
     pos = ipps @ normal
     order = np.argsort(pos, kind='stable'); pos = pos[order]
     files, heads, ipps, pss = [files[i] for i in order], [heads[i] for i in order], ipps[order], pss[order]
@@ -111,7 +140,12 @@ def read_dicom_series(src, series_uid: str | None = None, tol_mm: float = 1e-3) 
     if n > 1:
         steps = np.diff(pos); step = float(np.median(steps))
         uniform = bool(np.abs(steps - step).max() <= 0.01 * step + tol_mm)
-        if not uniform: warnings.warn(f'{src}: non-uniform slice spacing {steps.min():.3f}..{steps.max():.3f} mm (missing slices?)')
+        if not uniform and not allow_gaps:   # one affine for the stack would put slices out of place by `off` mm
+            i, off = int(np.argmax(np.abs(steps - step))), float(np.abs(pos - pos[0] - step * np.arange(n)).max())
+            raise DataError(f'{src}: slices are not evenly spaced ({steps.min():.3f}..{steps.max():.3f} mm, median {step:.3f}; '
+                            f'e.g. a gap of {steps[i]:.3f} mm between {files[i].name} and {files[i + 1].name}): missing slices? '
+                            f'Stacked as they are, slices would sit up to {off:.1f} mm out of place; pass allow_gaps=True '
+                            f'(medsr-restore --allow-gaps) to resample them onto a regular {step:.3f} mm grid')
         slice_vec = (ipps[-1] - ipps[0]) / (n - 1) if uniform else normal * step
     else: step, uniform, slice_vec = thick or 1.0, True, normal * (thick or 1.0)
     vol = None
@@ -121,6 +155,9 @@ def read_dicom_series(src, series_uid: str | None = None, tol_mm: float = 1e-3) 
         elif hu.shape != vol.shape[1:]: raise DataError(f'{f}: slice shape {hu.shape} differs from {vol.shape[1:]} of {files[0].name}')
         vol[k] = hu
     if not np.isfinite(vol).all(): raise DataError(f'{src}: pixel values contain NaN/Inf')
+    if not uniform:   # allow_gaps: linear interpolation along z onto the median step; each new slice keeps its nearest file
+        vol, grid = _regular_z(vol, pos, step)
+        files = [files[int(np.argmin(np.abs(pos - g)))] for g in grid]; pos, n = grid, len(grid)
     affine = dicom_affine(iops[0], ipps[0], pss[0], slice_vec)
     out, spacing, aff = canonical_zyx(vol.transpose(2, 1, 0), affine)
     zo = _slice_order(affine, n)
@@ -128,7 +165,7 @@ def read_dicom_series(src, series_uid: str | None = None, tol_mm: float = 1e-3) 
     meta = dict(path=str(src if isinstance(src, (str, Path)) else files[0].parent), format='dicom',
                 files=[str(files[i]) for i in (zo if zo is not None else range(n))],
                 z_mm=[float(pos[i]) for i in (zo if zo is not None else range(n))],
-                spacing=tuple(spacing), affine=aff.tolist(), uniform_spacing=uniform, slice_thickness=thick,
+                spacing=tuple(spacing), affine=aff.tolist(), uniform_spacing=uniform, resampled_z=not uniform, slice_thickness=thick,
                 patient_id=str(h0.get('PatientID', '')), series_uid=uids[0], modality=str(h0.get('Modality', '')),
                 kernel=str(h0.get('ConvolutionKernel', '')), kvp=float(h0.get('KVP', 0) or 0),
                 transfer_syntax=str(getattr(getattr(h0, 'file_meta', None), 'TransferSyntaxUID', '')))
@@ -151,15 +188,39 @@ def _as_3d(shape, path, volume_index):
     if not 0 <= volume_index < shape[extra[0]]: raise DataError(f'{path}: volume_index {volume_index} out of range for shape {shape}')
     return tuple([slice(None)] * 3 + [volume_index if i == extra[0] else 0 for i in range(3, len(shape))])
 
+def _check_nifti_header(img, path: Path):
+    "Refuse what the header alone shows is wrong: a non-scalar voxel type, more data declared than the file holds, an affine that places no voxel."
+    dt = img.get_data_dtype()
+    if dt.fields is not None or dt.kind not in 'biufc':
+        raise DataError(f'{path}: voxels of type {dt} ({"RGB/vector" if dt.fields else dt.kind}) where one scalar per voxel is expected')
+    need = int(img.header.get_data_offset()) + int(np.prod(img.shape, dtype=np.float64)) * dt.itemsize
+    if str(path).lower().endswith('.gz'):   # gzip's trailer holds the uncompressed size modulo 2³²
+        with open(path, 'rb') as f: f.seek(-4, 2); have = int.from_bytes(f.read(4), 'little')
+        short = need < 2**32 and have < need
+    else: have = path.stat().st_size; short = have < need
+    if short or need > 2**40:
+        raise DataError(f'{path}: the header declares {img.shape} voxels of {dt} ({need / 2**30:.3g} GiB) but the file holds '
+                        f'{have / 2**30:.3g} GiB — truncated file or corrupt header')
+    A = np.asarray(img.affine, float)
+    if not np.isfinite(A).all() or abs(np.linalg.det(A[:3, :3])) < 1e-9:
+        raise DataError(f'{path}: the affine (sform/qform) is ' + ('not finite' if not np.isfinite(A).all() else 'singular') +
+                        f': it places no voxel in space ({A[:3].round(3).tolist()})')
+
 def read_nifti(path, dtype=np.float32, volume_index: int | None = None) -> tuple[np.ndarray, tuple, dict]:
-    "NIfTI → (volume (z, y, x) in `dtype` (None: stored type, for labels), spacing_zyx, meta), RAS canonical."
+    "NIfTI → (volume (z, y, x) in `dtype` (None: stored type, for labels), spacing_zyx, meta), RAS canonical; complex voxels → magnitude."
     import nibabel as nib
     path = require_file(path, 'NIfTI file')
     try:
+        open(path, 'rb').close()    # nibabel reports an unreadable file as "could not read": say why
         img = nib.load(str(path))
+        _check_nifti_header(img, path)
         sel = _as_3d(img.shape, path, volume_index)
-        data = np.asanyarray(img.dataobj[sel]) if dtype is None else np.asarray(img.dataobj[sel], dtype=dtype)
+        data = np.asanyarray(img.dataobj[sel])
+        if data.dtype.kind == 'c': data = np.abs(data)   # a complex image (e.g. MRI) is read as its magnitude
+        if dtype is not None: data = data.astype(dtype, copy=False)
     except DataError: raise
+    except PermissionError as e: raise DataError(f'{path}: permission denied — this user cannot read the file') from e
+    except MemoryError as e: raise DataError(f'{path}: {img.shape} voxels do not fit in memory — corrupt header?') from e
     except Exception as e: raise DataError(f'{path}: cannot read NIfTI ({type(e).__name__}: {e}) — truncated or corrupt?') from e
     if data.ndim == 2: data = data[..., None]
     _check_finite(data, path)
@@ -183,12 +244,12 @@ def _read_sitk(path, dtype, volume_index):
     vol, spacing, aff = canonical_zyx(a.transpose(2, 1, 0), A)
     return vol, spacing, dict(path=str(path), format='itk', spacing=tuple(spacing), affine=aff.tolist())
 
-def read_volume(path, dtype=np.float32, volume_index: int | None = None) -> tuple[np.ndarray, tuple, dict]:
-    "Read a NIfTI file, DICOM folder/file or ITK image → (volume (z, y, x), spacing_zyx mm, meta); canonical RAS."
+def read_volume(path, dtype=np.float32, volume_index: int | None = None, allow_gaps: bool = False) -> tuple[np.ndarray, tuple, dict]:
+    "Read a NIfTI file, DICOM folder/file or ITK image → (volume (z, y, x), spacing_zyx mm, meta); canonical RAS (`allow_gaps`: see `read_dicom_series`)."
     p = require_file(path, 'volume')
     name = p.name.lower()
     if p.is_dir() or not any(name.endswith(s) for s in ('.nii', '.nii.gz', '.mha', '.mhd', '.nrrd', '.nhdr')):
-        vol, meta = read_dicom_series(p)
+        vol, meta = read_dicom_series(p, allow_gaps=allow_gaps)
         if dtype is not None: vol = vol.astype(dtype, copy=False)
         return vol, meta['spacing'], meta
     if name.endswith(('.nii', '.nii.gz')): return read_nifti(p, dtype, volume_index)
@@ -197,6 +258,10 @@ def read_volume(path, dtype=np.float32, volume_index: int | None = None) -> tupl
 def save_nifti(path, vol, affine, dtype=None) -> Path:
     "Write a (z, y, x) canonical volume (as returned by the readers) with its RAS affine to .nii/.nii.gz, atomically."
     import nibabel as nib
+    v = np.asarray(vol)
+    if v.ndim != 3: raise DataError(f'{path}: expected a (z, y, x) volume to write, got shape {v.shape}')
+    if v.dtype.kind in 'fc' and not np.isfinite(v).all():   # read_nifti would refuse the file: refuse to write it
+        raise DataError(f'{path}: refusing to write a volume with {int(np.isnan(v).sum())} NaN and {int(np.isinf(v).sum())} Inf values')
     data = zyx_to_ras(np.asarray(vol if dtype is None else np.asarray(vol).astype(dtype)))
     img = nib.Nifti1Image(data, np.asarray(affine, float)); img.set_qform(img.affine, 1); img.set_sform(img.affine, 1)
     raw = img.to_bytes()
@@ -266,10 +331,15 @@ def read_mayo_slice(path) -> tuple[np.ndarray, float]:
     "One Mayo slice in HU (float32) and its pixel spacing in mm (NaN for the .npy export, which does not store it)."
     p = require_file(path, 'Mayo slice')
     if p.suffix.lower() == '.npy':
-        try: x = np.load(p)
+        try: x = np.load(p, allow_pickle=False)
         except Exception as e: raise DataError(f'{p}: cannot read .npy ({e})') from e
         if x.ndim != 2: raise DataError(f'{p}: expected a 2D slice, got shape {x.shape}')
+        if x.dtype.kind not in 'iuf': raise DataError(f'{p}: expected real pixel values, got {x.dtype}')
         _check_finite(x.astype(np.float32), p)
+        # Mayo's export stores (HU + 1024) / 4096 as floats in [0, ~1]; integers, or values far outside, are HU already
+        if x.dtype.kind in 'iu' or float(np.abs(x).max()) > 16:
+            warnings.warn(f'{p}: values {x.min()}..{x.max()} ({x.dtype}) are HU already, not the export\'s (HU + 1024) / 4096: read as HU')
+            return x.astype(np.float32), float('nan')
         return (x.astype(np.float32) * 4096.0 - 1024.0), float('nan')
     vol, meta = read_dicom_series([p])
     return vol[0], float(meta['spacing'][2])
@@ -320,6 +390,7 @@ def read_fastmri_h5(path, slice_idx: int | None = None) -> dict:
     with f:
         if 'kspace' not in f: raise DataError(f"{path}: no 'kspace' dataset (keys: {sorted(f.keys())}) — not a fastMRI k-space file")
         k = f['kspace']
+        if k.ndim in (3, 4) and k.shape[0] == 0: raise DataError(f'{path}: kspace has 0 slices (shape {k.shape}) — an empty file')
         if k.ndim not in (3, 4) or k.dtype.kind != 'c':
             raise DataError(f'{path}: kspace has shape {k.shape} and dtype {k.dtype}; expected complex (slices, H, W) '
                             'single-coil or (slices, coils, H, W) multi-coil')
@@ -377,6 +448,7 @@ class FastMRISlices(Dataset):
                 with h5py.File(f, 'r') as h:
                     if 'kspace' not in h: raise DataError(f"{f}: no 'kspace' dataset (keys: {sorted(h.keys())}) — not a fastMRI k-space file")
                     n = h['kspace'].shape[0]
+                    if n == 0: raise DataError(f"{f}: kspace has 0 slices (shape {h['kspace'].shape}) — an empty file")
             except DataError: raise
             except Exception as e: raise DataError(f'{f}: not a readable HDF5 file ({type(e).__name__}: {e})') from e
             self.items += [(str(f), s) for s in range(n)]
@@ -567,7 +639,8 @@ class VolumeSlices(Dataset):
         self.seed, self.mask_kind, self.noise_std, self.cache_size = seed, mask_kind, float(noise_std), cache_size
         self.volumes, self.items, self.patients, self.skipped, self._cache = [], [], [], {}, OrderedDict()
         for p in find_volumes(self.root):
-            vol, sp, _ = read_volume(p)
+            try: vol, sp, _ = read_volume(p)
+            except DataError as e: self.skipped[str(p)] = str(e); continue   # e.g. a series with missing slices
             why = self._unfit(vol, sp)
             if why: self.skipped[str(p)] = why; continue
             vi, nz = len(self.volumes), vol.shape[0]

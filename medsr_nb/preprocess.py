@@ -13,17 +13,13 @@ from nibabel import orientations as nibo
 from .core import CT_RANGE, CT_DISPLAY_WINDOW, window_bounds
 
 # %% auto #0
-__all__ = ['DataError', 'MissingDataError', 'hu_to_unit', 'unit_to_hu', 'apply_window', 'percentile_normalise', 'zscore',
-           'n4_bias_correct', 'to_canonical', 'affine_spacing', 'canonical_zyx', 'zyx_to_ras', 'dicom_affine',
-           'resample_to_spacing', 'array_to_sitk', 'resample_volume', 'align_slices', 'estimate_noise_sigma',
-           'nlm_denoise']
+__all__ = ['hu_to_unit', 'unit_to_hu', 'apply_window', 'percentile_normalise', 'zscore', 'n4_bias_correct', 'to_canonical',
+           'affine_spacing', 'canonical_zyx', 'zyx_to_ras', 'dicom_affine', 'resample_to_spacing', 'array_to_sitk',
+           'resample_volume', 'align_slices', 'estimate_noise_sigma', 'nlm_denoise', 'DataError', 'MissingDataError']
 
 # %% ../nbs/01d_preprocess.ipynb #69d29c06
-class DataError(ValueError):
-    "Bad or inconsistent input data; the message names the file and what is wrong."
-
-class MissingDataError(DataError, FileNotFoundError):
-    "Expected input files are absent (empty folder, no file matching the expected pattern)."
+from .core import DataError, MissingDataError   # defined in core (require_file raises them); re-exported here
+_all_ = ['DataError', 'MissingDataError']
 
 # %% ../nbs/01d_preprocess.ipynb #34efa9de
 def _is_torch(x) -> bool: return type(x).__module__.startswith('torch')
@@ -132,7 +128,8 @@ def resample_to_spacing(image: sitk.Image, spacing=(1.0, 1.0, 1.0), interpolator
     dim = image.GetDimension()
     old_sp, old_sz = np.array(image.GetSpacing()), np.array(image.GetSize())
     new_sp = np.broadcast_to(np.asarray(spacing, float), (dim,)).copy()
-    if (new_sp <= 0).any(): raise ValueError(f'spacing must be positive, got {spacing}')
+    if not (np.isfinite(new_sp).all() and (new_sp > 0).all()):
+        raise DataError(f'target spacing {tuple(float(s) for s in new_sp)} mm: every spacing must be finite and positive')
     new_sz = np.maximum(1, np.round(old_sz * old_sp / new_sp)).astype(int)
     D = np.array(image.GetDirection()).reshape(dim, dim)
     centre = np.array(image.TransformContinuousIndexToPhysicalPoint(((old_sz - 1) / 2).tolist()))
@@ -147,6 +144,9 @@ def resample_to_spacing(image: sitk.Image, spacing=(1.0, 1.0, 1.0), interpolator
 
 def array_to_sitk(vol, spacing_zyx=(1.0, 1.0, 1.0), origin_xyz=None) -> sitk.Image:
     "A (z, y, x) NumPy volume with spacing (z, y, x) as a SimpleITK image."
+    sp = np.asarray(spacing_zyx, float)
+    if not (np.isfinite(sp).all() and (sp > 0).all()):
+        raise DataError(f'voxel spacing {tuple(float(s) for s in sp)} mm (z, y, x): every spacing must be finite and positive')
     im = sitk.GetImageFromArray(np.asarray(vol))
     im.SetSpacing([float(s) for s in spacing_zyx[::-1]])
     if origin_xyz is not None: im.SetOrigin([float(o) for o in origin_xyz])

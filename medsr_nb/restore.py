@@ -17,7 +17,8 @@ from .training import load_module, RestorationModule, fast_bf16
 
 # %% auto #0
 __all__ = ['TiledNet', 'train_size', 'tile_dtype', 'sample_slices', 'restore_slices', 'to_model', 'from_model', 'read_scan',
-           'write_scan', 'dicom_geometry', 'new_folder', 'write_dicom_series', 'restore_volume', 'main']
+           'check_modality', 'write_scan', 'dicom_geometry', 'new_folder', 'write_dicom_series', 'restore_volume',
+           'main']
 
 # %% ../nbs/02h_restore.ipynb #7f00c5cf
 class TiledNet(nn.Module):
@@ -76,15 +77,15 @@ def restore_slices(module: RestorationModule, x: torch.Tensor, task, nfe: int | 
     return s.mean(0), (s.std(0) if n_samples > 1 else None)
 
 # %% ../nbs/02h_restore.ipynb #6e7e9503
-def to_model(vol: np.ndarray, modality: str, scale: float | None = None) -> tuple[np.ndarray, float | None]:
-    "A volume in its own units (CT: HU; MRI: magnitude) → the models' [-1, 1] scale, and the MRI scale used (p99.5 of the volume)."
+def to_model(vol: np.ndarray, modality: str, scale: float | None = None, src=None) -> tuple[np.ndarray, float | None]:
+    "A volume in its own units (CT: HU; MRI: magnitude) → the models' [-1, 1] scale, and the MRI scale used (p99.5 of the volume); `src` names it in errors."
     vol = np.asarray(vol, np.float32)
     if modality == 'ct': return np.asarray(hu_to_unit(vol), np.float32), None
     if modality != 'mri': raise ValueError(f"modality must be 'ct' or 'mri', got {modality!r}")
     if scale is None:
         fg = vol[vol > 0]
         scale = float(np.percentile(fg, 99.5)) if fg.size else 0.
-        if not scale > 0: raise DataError('MRI volume has no positive voxels: nothing to normalise')
+        if not scale > 0: raise DataError(f'{src or "MRI volume"}: no positive voxels, nothing to normalise (an empty or all-zero MRI?)')
     return np.clip(vol / scale, 0, 1) * 2 - 1, scale
 
 def from_model(u: np.ndarray, modality: str, scale: float | None = None, std: bool = False) -> np.ndarray:
@@ -95,7 +96,7 @@ def from_model(u: np.ndarray, modality: str, scale: float | None = None, std: bo
     return (u if std else u + 1) / 2 * np.float32(scale)
 
 # %% ../nbs/02h_restore.ipynb #be49d98b
-def read_scan(path) -> tuple[np.ndarray, dict]:
+def read_scan(path, allow_gaps: bool = False) -> tuple[np.ndarray, dict]:
     "A user's scan → (volume (z, y, x) float32 in its own units, meta: format, spacing, affine, what writing back needs)."
     p = require_file(path, 'input scan', 'a DICOM series folder, a NIfTI file or a .npy slice stack')
     if p.suffix.lower() == '.npy':
@@ -107,12 +108,23 @@ def read_scan(path) -> tuple[np.ndarray, dict]:
         vol, meta = a.astype(np.float32), dict(path=str(p), format='npy', spacing=None, affine=None)
         if not np.isfinite(vol).all(): raise DataError(f'{p}: NaN or Inf values')
     else:
-        vol, _, meta = read_volume(p)
+        vol, _, meta = read_volume(p, allow_gaps=allow_gaps)
         if meta['format'] == 'nifti':
             import nibabel as nib
             img = nib.load(str(p)); meta.update(nifti_affine=img.affine, nifti_header=img.header)
     if min(vol.shape[1:]) < 16: raise DataError(f'{p}: slices of {vol.shape[1:]} px are too small to restore (< 16 px)')
     return vol, meta
+
+_DICOM_MODALITY = {'ct': 'CT', 'mri': 'MR'}
+
+def check_modality(meta: dict, modality: str, src, vol: np.ndarray | None = None):
+    "Refuse a scan that is not of the model's `modality`: a DICOM series of another Modality, or (CT) a volume without air (no voxel below −500 HU)."
+    have = str(meta.get('modality') or '').upper()
+    if have and have != _DICOM_MODALITY[modality]:
+        raise DataError(f'{src}: a DICOM series of modality {have}, but the model restores {_DICOM_MODALITY[modality]} scans')
+    if modality == 'ct' and vol is not None and float(np.min(vol)) > -500:
+        raise DataError(f'{src}: no voxel below −500 HU (minimum {float(np.min(vol)):.0f}): not a CT in HU — an MRI, or CT pixels '
+                        'stored without their rescale slope/intercept?')
 
 def _to_disk_orientation(vol_zyx: np.ndarray, affine) -> np.ndarray:
     "Undo `canonical_zyx` for a NIfTI whose on-disk axes are not RAS: the array as stored beside `affine`."
@@ -227,13 +239,13 @@ def _check_pixel_size(conv: dict, meta: dict, src) -> str | None:
     return None
 
 def restore_volume(module: RestorationModule, vol: np.ndarray, task=None, nfe: int | None = None, n_samples: int = 1,
-                   seed: int = 0, tile: int | None = -1, progress: bool = True, precision: str = 'auto') -> tuple[np.ndarray, np.ndarray | None]:
+                   seed: int = 0, tile: int | None = -1, progress: bool = True, precision: str = 'auto', source=None) -> tuple[np.ndarray, np.ndarray | None]:
     "Restore a (z, y, x) volume in its own units (CT: HU; MRI: magnitude), slice by slice → (mean, std or None), same units."
     from tqdm.auto import tqdm
     conv = getattr(module, 'data_convention', None) or {}
     if not (task or conv.get('task')): raise ValueError('the model has no stored task: pass `task`')
     task = get_task(task or conv['task'])
-    u, scale = to_model(vol, task.modality)
+    u, scale = to_model(vol, task.modality, src=source)
     mean, std = np.empty_like(u), (np.empty_like(u) if n_samples > 1 else None)
     for z in tqdm(range(len(u)), desc='restoring slices', disable=not progress):
         m, s = restore_slices(module, torch.from_numpy(u[z][None, None]), task.id, nfe, n_samples, seed + z, tile, precision=precision)
@@ -262,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument('--tile', type=int, default=-1, help='tile size for DiT/SiT (default: the training size; 0: whole slice)')
     ap.add_argument('--precision', default='auto', choices=['auto', 'fp32', 'bf16'],
                     help='DiT/SiT tiles in bf16 (auto: where the GPU or CPU has fast bf16; convolutions and the sampler stay float32)')
+    ap.add_argument('--allow-gaps', action='store_true', help='resample a DICOM series with missing slices onto a regular grid (refused otherwise)')
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--device', default='cpu')
     ap.add_argument('--no-progress', action='store_true')
@@ -277,12 +290,14 @@ def main(argv: list[str] | None = None) -> int:
         module = load_module(ckpt, map_location=a.device).to(a.device)
         if a.samples > 1 and not module.is_diffusion:
             print(f'medsr-restore: {module.hparams.name} is deterministic: --samples {a.samples} gives one result and a zero std', file=sys.stderr)
-        vol, meta = read_scan(a.input)
+        vol, meta = read_scan(a.input, allow_gaps=a.allow_gaps)
+        task = a.task or (getattr(module, 'data_convention', None) or {}).get('task')
+        if task: check_modality(meta, get_task(task).modality, a.input, vol)
         w = _check_pixel_size(module.data_convention, meta, a.input)
         if w: warnings.warn(w)
         t0 = time.perf_counter()
         mean, std = restore_volume(module, vol, a.task, a.nfe, a.samples, a.seed, a.tile or None, progress=not a.no_progress,
-                                   precision=a.precision)
+                                   precision=a.precision, source=a.input)
         secs = time.perf_counter() - t0
         out = write_scan(a.out, mean, meta) if a.out else None
         std_out = None if std is None else dicom_std or _std_path(out)
