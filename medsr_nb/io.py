@@ -103,11 +103,11 @@ def read_dicom_series(src, series_uid: str | None = None, tol_mm: float = 1e-3, 
     "Read a DICOM series (folder or list of files) → (HU float32 volume (z, y, x), meta); unevenly spaced slices are refused unless `allow_gaps` (then resampled along z onto the median step). See notes above."
     files = _dicom_files(src)
     heads = [dcmread(f, pixels=False) for f in files]
-    for h, f in zip(heads, files):   # a header cut short still parses: its missing UIDs must not read as "another series"
-        if not str(h.get('SeriesInstanceUID', '')) or not str(h.get('SOPInstanceUID', '')):
-            raise DataError(f'{f}: DICOM header without SeriesInstanceUID/SOPInstanceUID ({f.stat().st_size} bytes) — '
-                            'truncated or corrupt file, or not an image slice')
     uids = [str(h.get('SeriesInstanceUID', '')) for h in heads]
+    if '' in uids and set(uids) != {''}:   # a header cut short still parses: its missing UID must not read as "another series"
+        f = files[uids.index('')]          # (a series anonymised down to no UID at all is read as one series)
+        raise DataError(f'{f}: DICOM header without the SeriesInstanceUID the other {len(uids) - uids.count("")} file(s) have '
+                        f'({f.stat().st_size} bytes) — truncated or corrupt file, or not an image slice')
     if series_uid is not None:
         keep = [i for i, u in enumerate(uids) if u == series_uid]
         if not keep: raise MissingDataError(f'{src}: no slice of series {series_uid}')
@@ -116,9 +116,14 @@ def read_dicom_series(src, series_uid: str | None = None, tol_mm: float = 1e-3, 
         counts = {u: uids.count(u) for u in dict.fromkeys(uids)}
         raise DataError(f'{src}: {len(counts)} DICOM series mixed in one folder ({counts}); pass series_uid= '
                         f'or split them with list_dicom_series')
-    iops = np.array([_tag(h, 'ImageOrientationPatient', f, 6) for h, f in zip(heads, files)])
-    ipps = np.array([_tag(h, 'ImagePositionPatient', f, 3) for h, f in zip(heads, files)])
-    pss = np.array([_tag(h, 'PixelSpacing', f, 2) for h, f in zip(heads, files)])
+    geo = []
+    for h, f in zip(heads, files):
+        try: geo.append([_tag(h, 'ImageOrientationPatient', f, 6), _tag(h, 'ImagePositionPatient', f, 3), _tag(h, 'PixelSpacing', f, 2)])
+        except DataError as e:   # a missing tag in a file that holds no image either: the file is the problem
+            if 'PixelData' not in dcmread(f): raise DataError(f'{f}: no pixel data ({f.stat().st_size} bytes) — truncated or '
+                                                              'corrupt file, or not an image slice') from e
+            raise
+    iops, ipps, pss = (np.array([g[k] for g in geo]) for k in range(3))
     for arr, tag in ((pss, 'PixelSpacing'), (ipps, 'ImagePositionPatient')):
         bad = np.where(~np.isfinite(arr).all(1) | ((arr <= 0).any(1) if tag == 'PixelSpacing' else False))[0]
         if len(bad): raise DataError(f'{files[bad[0]]}: DICOM tag {tag} {arr[bad[0]].tolist()} is not ' +
