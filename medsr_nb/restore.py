@@ -117,14 +117,15 @@ def read_scan(path, allow_gaps: bool = False) -> tuple[np.ndarray, dict]:
 
 _DICOM_MODALITY = {'ct': 'CT', 'mri': 'MR'}
 
-def check_modality(meta: dict, modality: str, src, vol: np.ndarray | None = None):
-    "Refuse a scan that is not of the model's `modality`: a DICOM series of another Modality, or (CT) a volume without air (no voxel below −500 HU)."
+def check_modality(meta: dict, modality: str, src, vol: np.ndarray | None = None) -> str | None:
+    "Refuse a DICOM series of another Modality than the model's; return a warning for a \"CT\" without air (no voxel below −500 HU), else None."
     have = str(meta.get('modality') or '').upper()
     if have and have != _DICOM_MODALITY[modality]:
         raise DataError(f'{src}: a DICOM series of modality {have}, but the model restores {_DICOM_MODALITY[modality]} scans')
-    if modality == 'ct' and vol is not None and float(np.min(vol)) > -500:
-        raise DataError(f'{src}: no voxel below −500 HU (minimum {float(np.min(vol)):.0f}): not a CT in HU — an MRI, or CT pixels '
-                        'stored without their rescale slope/intercept?')
+    if modality == 'ct' and vol is not None and float(np.min(vol)) > -500:   # a warning: a tight crop inside the body has no air either
+        return (f'{src}: no voxel below −500 HU (minimum {float(np.min(vol)):.0f}): is this a CT in HU? (an MRI, or CT pixels '
+                'stored without their rescale slope/intercept, would be restored wrongly)')
+    return None
 
 def _to_disk_orientation(vol_zyx: np.ndarray, affine) -> np.ndarray:
     "Undo `canonical_zyx` for a NIfTI whose on-disk axes are not RAS: the array as stored beside `affine`."
@@ -292,7 +293,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f'medsr-restore: {module.hparams.name} is deterministic: --samples {a.samples} gives one result and a zero std', file=sys.stderr)
         vol, meta = read_scan(a.input, allow_gaps=a.allow_gaps)
         task = a.task or (getattr(module, 'data_convention', None) or {}).get('task')
-        if task: check_modality(meta, get_task(task).modality, a.input, vol)
+        w_mod = check_modality(meta, get_task(task).modality, a.input, vol) if task else None
+        if w_mod: warnings.warn(w_mod)
         w = _check_pixel_size(module.data_convention, meta, a.input)
         if w: warnings.warn(w)
         t0 = time.perf_counter()
