@@ -122,8 +122,9 @@ def check_modality(meta: dict, modality: str, src, vol: np.ndarray | None = None
     have = str(meta.get('modality') or '').upper()
     if have and have != _DICOM_MODALITY[modality]:
         raise DataError(f'{src}: a DICOM series of modality {have}, but the model restores {_DICOM_MODALITY[modality]} scans')
-    if modality == 'ct' and vol is not None and float(np.min(vol)) > -500:   # a warning: a tight crop inside the body has no air either
-        return (f'{src}: no voxel below −500 HU (minimum {float(np.min(vol)):.0f}): is this a CT in HU? (an MRI, or CT pixels '
+    lo = float(np.min(vol)) if modality == 'ct' and vol is not None else -np.inf
+    if lo > -500:   # a warning: a tight crop inside the body has no air either
+        return (f'{src}: no voxel below −500 HU (minimum {lo:.0f}): is this a CT in HU? (an MRI, or CT pixels '
                 'stored without their rescale slope/intercept, would be restored wrongly)')
     return None
 

@@ -180,7 +180,7 @@ def stage_jobs(tasks: list, models: list, stages: list, transfer_tasks: list = (
                 jobs[(t, 'train', m)] = deps; trains.append((t, 'train', m))
         if 'evaluate' in stages: jobs[(t, 'evaluate', '')] = list(trains)
         if 'segment' in stages: jobs[(t, 'segment', '')] = [(t, 'evaluate', '')] if 'evaluate' in stages else list(trains)
-        if 'transfer' in stages and t in transfer_tasks:
+        if t in transfer_tasks:
             jobs[(t, 'transfer', '')] = [(t, 'evaluate', '')] if 'evaluate' in stages else list(trains)
     return jobs
 
@@ -241,7 +241,7 @@ def run(a, cfg, overrides, stages, tasks, models, res, study, data):
     if a.jobs > 1 and len(tasks) > 1 and per_task:
         # each task's real-scan restorations run as a job beside the other task's stages; the one 07_transfer run
         # below then reuses them (its cache) and only scores, tabulates and draws
-        run_parallel(a, tasks, per_task + (['transfer'] if 'transfer' in stages and transfer_tasks else []), models, transfer_tasks)
+        run_parallel(a, tasks, per_task, models, transfer_tasks if 'transfer' in stages else [])
         per_task = []
     plan = []   # (notebook, executed copy, parameters, run_nb options): counted first, for "stage k of n" and the ETA
     for task in (tasks if per_task else []):
