@@ -4,7 +4,7 @@
 
 # %% ../nbs/02h_restore.ipynb #b749a237
 from __future__ import annotations
-import argparse, datetime, gzip, os, shutil, sys, tempfile, time, warnings
+import argparse, datetime, gzip, os, platform, shutil, statistics, sys, tempfile, time, warnings
 from pathlib import Path
 import numpy as np, torch
 from torch import nn
@@ -13,36 +13,42 @@ from monai.transforms import DivisiblePad
 from .core import get_task, atomic_path, require_file
 from .preprocess import DataError, hu_to_unit, unit_to_hu, zyx_to_ras
 from .io import read_volume, save_nifti
-from .training import load_module, RestorationModule, fast_bf16
+from .training import load_module, RestorationModule, fast_bf16, restore_batches
 
 # %% auto #0
-__all__ = ['TiledNet', 'train_size', 'tile_dtype', 'sample_slices', 'restore_slices', 'to_model', 'from_model', 'read_scan',
-           'check_modality', 'write_scan', 'dicom_geometry', 'new_folder', 'write_dicom_series', 'restore_volume',
-           'main']
+__all__ = ['TiledNet', 'train_size', 'tile_dtype', 'sample_slices', 'restore_slices', 'time_restore', 'time_study', 'to_model',
+           'from_model', 'read_scan', 'check_modality', 'write_scan', 'dicom_geometry', 'new_folder',
+           'write_dicom_series', 'restore_volume', 'main']
 
 # %% ../nbs/02h_restore.ipynb #7f00c5cf
 class TiledNet(nn.Module):
     "Evaluate `net(x, t, cond, task)` (or `net(x)`) on overlapping `tile`² windows blended with Gaussian weights, under autocast to `dtype` if given."
-    def __init__(self, net: nn.Module, tile: int, overlap: float = 0.125, sw_batch_size: int = 8, dtype: torch.dtype | None = None):
-        super().__init__()
-        self.net, self.tile, self.overlap, self.sw, self.dtype = net, int(tile), float(overlap), int(sw_batch_size), dtype
+    def __init__(self, net: nn.Module, tile: int, overlap: float = 0.125, sw_batch_size: int | None = None, dtype: torch.dtype | None = None):
+        super().__init__()   # sw_batch_size (windows per network call) None: 8 on a CPU (larger batches were slower per
+        # slice there), 64 on a GPU (one image's windows at a time left an H200 launch-bound: 3.6 s per 512² slice at K = 8, NFE 4)
+        self.net, self.tile, self.overlap, self.sw, self.dtype = net, int(tile), float(overlap), sw_batch_size, dtype
         self.out_channels = getattr(net, 'out_channels', None)
     def _sw(self, inp, pred):
         def run(w):   # windows in `dtype` (bf16: the transformer's matmuls), blended and returned in float32
             if self.dtype is None: return pred(w)
             with torch.autocast(w.device.type, dtype=self.dtype): return pred(w).float()
-        return sliding_window_inference(inp, (self.tile, self.tile), self.sw, run, overlap=self.overlap,
+        sw = self.sw or (8 if inp.device.type == 'cpu' else 64)
+        return sliding_window_inference(inp, (self.tile, self.tile), sw, run, overlap=self.overlap,
                                         mode='gaussian', padding_mode='replicate')
     def forward(self, x, t=None, cond=None, task=None):
         if max(x.shape[-2:]) <= self.tile: return self.net(x) if t is None else self.net(x, t, cond, task)
         if t is None: return self._sw(x, self.net)
-        C, outs = x.shape[1], []
-        for b in range(x.shape[0]):   # one image at a time: its t and task id go with each of its windows
-            tb, kb = t.reshape(-1)[b if t.numel() > 1 else 0], task.reshape(-1)[b if task.numel() > 1 else 0]
-            pred = lambda w: self.net(w[:, :C], tb.expand(len(w)), w[:, C:] if cond is not None else None, kb.expand(len(w)))
-            inp = x[b:b + 1] if cond is None else torch.cat([x[b:b + 1], cond[b:b + 1].to(x.dtype)], 1)
-            outs.append(self._sw(inp, pred))
-        return torch.cat(outs)
+        # every image's t and task id ride along as two constant channels, so the windows of all images (K samples ×
+        # slices) share network calls and each window still carries its own image's t and task
+        (B, C), H, W = x.shape[:2], *x.shape[-2:]
+        tb, kb = (v.reshape(-1).expand(B) if v.numel() == 1 else v.reshape(-1) for v in (t, task))
+        const = torch.stack([tb, kb], 1).to(x.dtype)[:, :, None, None].expand(B, 2, H, W)
+        inp = torch.cat([x, *([cond.to(x.dtype)] if cond is not None else []), const], 1)
+        def pred(w):
+            tw, kw = w[:, -2, 0, 0], w[:, -1, 0, 0].round().to(kb.dtype)
+            return self.net(w[:, :C], tw if tb.is_floating_point() else tw.round().to(tb.dtype),
+                            w[:, C:-2] if cond is not None else None, kw)
+        return self._sw(inp, pred)
 
 # %% ../nbs/02h_restore.ipynb #d69fcd5e
 def train_size(module: RestorationModule) -> int | None:
@@ -75,6 +81,41 @@ def restore_slices(module: RestorationModule, x: torch.Tensor, task, nfe: int | 
     "Restore (B,1,H,W) slices of any size on [-1,1] → (mean of K samples, per-pixel std or None when K = 1); see `sample_slices`."
     s = sample_slices(module, x, task, nfe, n_samples, seed, tile, overlap, multiple, precision)
     return s.mean(0), (s.std(0) if n_samples > 1 else None)
+
+# %% ../nbs/02h_restore.ipynb #c8cadefd
+def time_restore(module: RestorationModule, x: torch.Tensor, task, nfe: int | None = None, n_samples: int = 1,
+                 batch_size: int = 32, repeats: int = 3, seed: int = 0) -> dict:
+    "Wall-clock ms per slice of `restore_batches(module, x, ...)`: the median (and min, max) of `repeats` runs after one warm-up run, with the thread settings."
+    if repeats < 1: raise ValueError(f"repeats must be at least 1, got {repeats}")
+    sync = torch.cuda.synchronize if module.device.type == 'cuda' else (lambda: None)
+    run = lambda: restore_batches(module, x, task, nfe, batch_size, seed, n_samples)
+    run(); ms = []
+    for _ in range(repeats):
+        sync(); t0 = time.perf_counter(); run(); sync(); ms.append(1000 * (time.perf_counter() - t0) / len(x))
+    return dict(ms_per_slice=statistics.median(ms), ms_min=min(ms), ms_max=max(ms), repeats=repeats, slices=len(x),
+                threads=torch.get_num_threads(), omp_wait_policy=os.environ.get('OMP_WAIT_POLICY', ''))
+
+def time_study(run_root: Path, models: list[str], out_csv: Path, n: int = 4, repeats: int = 3, device: str | None = None):
+    "Time each model of a task's study folder `run_root` (checkpoints, `restored.pt` from 04_evaluate) with `time_restore` on `n` test slices at its chosen NFE and K; write `out_csv` atomically and return its rows."
+    import pandas as pd
+    from medsr_nb.metrics import load_restored
+    r = load_restored(run_root/'restored.pt')
+    x, dev = r['input'][:n], device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    hw = torch.cuda.get_device_name() if dev == 'cuda' else f'CPU ({platform.machine()})'
+    rows = []
+    for name in models:
+        ck = run_root/name/'checkpoints'/'last.ckpt'
+        if name not in r['chosen_nfe'] or not ck.exists(): continue   # not trained or not evaluated: nothing to time
+        module = load_module(ck).to(dev).eval()
+        nfe, k = r['chosen_nfe'][name], r['chosen_samples'].get(name, 1)
+        tm = time_restore(module, x, run_root.name, nfe, k, repeats=repeats)
+        rows.append(dict(model=name, nfe=nfe, samples=k, hardware=hw, **tm))
+        print(f"{run_root.name} {name}: {tm['ms_per_slice']:.1f} ms/slice (NFE {nfe}, K {k}; {repeats} runs "
+              f"{tm['ms_min']:.1f}–{tm['ms_max']:.1f}, {tm['threads']} thread(s))", flush=True)
+        del module
+    df = pd.DataFrame(rows)
+    with atomic_path(out_csv) as tmp: df.to_csv(tmp, index=False)
+    return df
 
 # %% ../nbs/02h_restore.ipynb #6e7e9503
 def to_model(vol: np.ndarray, modality: str, scale: float | None = None, src=None) -> tuple[np.ndarray, float | None]:

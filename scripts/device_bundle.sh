@@ -20,7 +20,8 @@ cat > .gpu/run.sh <<'RUN'
 #!/usr/bin/env bash
 # bash .gpu/run.sh --tasks ct_dose25 [run_study options]: the `gpu` profile's train + evaluate + segment for the tasks.
 # $OUT gets log.txt, results.tgz (metrics, markers, executed notebooks, TensorBoard logs; no checkpoints) and
-# <task>__restored.pt with one <task>__<model>_samples.pt per model (merge them back with
+# <task>__restored.pt with one <task>__<model>_samples.pt per model. Results and data live under /tmp, which a warm
+# device keeps between calls (the checkout is replaced by each call's copy), so a second call resumes where one stopped (merge them back with
 # `python scripts/device_bundle_unpack.py <files folder>`, then run 06_report there).
 set -u
 PY=${PY:-python3}
@@ -28,11 +29,11 @@ if [ -z "${SKIP_WHEELS:-}" ]; then
   $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .gpu/whl/*.whl || exit 1
   export PYTHONPATH=/tmp/site:$PWD/.gpu/stubs:$PWD
 fi
-export TORCH_HOME=$PWD/.gpu/torch MEDSR_RESULTS=${MEDSR_RESULTS:-$PWD/gpu_results} MEDSR_DATA=${MEDSR_DATA:-/tmp/data} PYTHONUNBUFFERED=1
+export TORCH_HOME=$PWD/.gpu/torch MEDSR_RESULTS=${MEDSR_RESULTS:-/tmp/gpu_results} MEDSR_DATA=${MEDSR_DATA:-/tmp/data} PYTHONUNBUFFERED=1
 nvidia-smi -L 2>/dev/null || echo 'no nvidia-smi'
 set -o pipefail
 timeout ${STUDY_TIMEOUT:-540} $PY scripts/run_study.py --profile ${PROFILE:-gpu} --engine inprocess \
-  --stages ${STAGES:-train,evaluate,segment} "$@" 2>&1 | tee "$OUT/log.txt" | grep -v -E "it/s|s/it|^\s*$" | cut -c1-300 | tail -60
+  --stages ${STAGES:-train,evaluate,segment,time} "$@" 2>&1 | tee "$OUT/log.txt" | grep -v -E "it/s|s/it|^\s*$" | cut -c1-300 | tail -60
 rc=$?
 cd "$MEDSR_RESULTS" && tar czf "$OUT/results.tgz" --exclude='*.ckpt' --exclude='checkpoints' --exclude='restored.pt' .
 # restored.pt holds K samples per model: split it so every returned file stays under the 16 MiB limit

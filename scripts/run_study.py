@@ -13,6 +13,8 @@ profile, or <profile>-<source> on real data, e.g. full-brats):
   07_transfer once             → results/tables/<study>_transfer.md: the phantom-trained models on the real sample
                                  scans in ../shared/data (skipped when they are absent or on real data); with --jobs,
                                  each task's restorations run as a job of their own first (cached beside its runs)
+  time        once             → results/metrics/<study>_<task>_timing.csv: every model timed alone, after the stages
+                                 above (medsr_nb.restore.time_study), for the summary's ms/slice
   06_report   once             → results/report/report_<study>.ipynb, tables/, figures/, README results table
 With --jobs N (`make study` uses 2) the per-task stages run N at a time as separate jobs in the order their
 dependencies allow (`stage_jobs`), so a costly task (CT at native resolution) does not leave a core idle.
@@ -27,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from medsr_nb.core import (get_profile, results_dir, data_dir, shared_data_dir, atomic_path, atomic_write_json, get_task,  # noqa: E402
                            study_name, sweep_temporaries, folder_lock, scrub_notebook, REAL_SOURCES)
 
-STAGES = ('train', 'evaluate', 'segment', 'transfer', 'report')
+STAGES = ('train', 'evaluate', 'segment', 'transfer', 'time', 'report')
 
 def execute_inprocess(src: Path, dst: Path, params: dict):
     """Run a notebook's code cells in this process (no Jupyter kernel: for machines with only the library's
@@ -117,7 +119,7 @@ def main():
                     help='override a profile key (value parsed as JSON), e.g. --set size=128 --set max_steps=600')
     ap.add_argument('--engine', choices=['papermill', 'inprocess'], default='papermill',
                     help='papermill (Jupyter kernel `medsr_nb`) or inprocess (no Jupyter needed)')
-    ap.add_argument('--stages', default='train,evaluate,segment,transfer,report', help='which stages to run')
+    ap.add_argument('--stages', default='train,evaluate,segment,transfer,time,report', help='which stages to run')
     ap.add_argument('--source', default='synthetic', choices=['synthetic', *REAL_SOURCES],
                     help='embedded phantoms (default) or a real data set (see data/README.md)')
     ap.add_argument('--data-root', default='', help="folder of the real data set ('' = data/<source folder>)")
@@ -227,6 +229,18 @@ def run_parallel(a, tasks, stages, models, transfer_tasks=()):
         sys.exit(f'[study] FAILED: {", ".join(" ".join(x for x in j if x) for j in failed)} (output above, prefixed with the job)'
                  + (f'; not run: {", ".join(" ".join(x for x in j if x) for j in skipped)}' if skipped else ''))
 
+def time_stage(runs, tasks, models, metrics, study, force=False):
+    """Time every evaluated model of each task alone (`medsr_nb.restore.time_study`: warm-up, median of 3 runs, 4 test
+    slices at the chosen NFE and K) into metrics/<study>_<task>_timing.csv, the summary's ms/slice. A task whose
+    timing is newer than its restored images is skipped unless forced."""
+    from medsr_nb.restore import time_study
+    for t in tasks:
+        out, src = metrics/f'{study}_{t}_timing.csv', runs/t/'restored.pt'
+        if not src.exists(): print(f'[study] time: {t} has no restored test images yet (run evaluate first); skipped'); continue
+        if not force and out.exists() and out.stat().st_mtime >= src.stat().st_mtime: print(f'[study] time: {out.name} is up to date'); continue
+        time_study(runs/t, models, out)
+    return True
+
 def run(a, cfg, overrides, stages, tasks, models, res, study, data):
     # a run killed hard (SIGKILL, power loss) can leave hidden temporaries of atomic writes (targets are never partial);
     # only those whose writing process is gone are removed, so a cache build in flight elsewhere keeps its files
@@ -238,9 +252,11 @@ def run(a, cfg, overrides, stages, tasks, models, res, study, data):
     if 'transfer' in stages and transfer_tasks and not shared_data_dir().exists():
         print(f'[study] 07_transfer skipped: no shared sample scans at {shared_data_dir()} (set MEDSR_SHARED_DATA)')
         transfer_tasks = []
-    if a.jobs > 1 and len(tasks) > 1 and per_task:
+    if a.jobs > 1 and per_task:
         # each task's real-scan restorations run as a job beside the other task's stages; the one 07_transfer run
-        # below then reuses them (its cache) and only scores, tabulates and draws
+        # below then reuses them (its cache) and only scores, tabulates and draws. One task alone still gains: its
+        # refiners train side by side once its U-Net is done (a lone task ran stage after stage: on a lent H200 its
+        # two refiners took 137 + 127 s one after the other)
         run_parallel(a, tasks, per_task, models, transfer_tasks if 'transfer' in stages else [])
         per_task = []
     plan = []   # (notebook, executed copy, parameters, run_nb options): counted first, for "stage k of n" and the ETA
@@ -260,6 +276,8 @@ def run(a, cfg, overrides, stages, tasks, models, res, study, data):
         plan.append(('07_transfer.ipynb', out,
                      dict(profile=a.profile, tasks=','.join(transfer_tasks), models=','.join(models), seed=a.seed,
                           overrides=overrides, shared=str(shared_data_dir())), dict(force=True, engine=a.engine)))
+    if 'time' in stages and not a.child:   # after every other stage, so nothing else shares the machine while it times
+        plan.append(('time', None, dict(tasks=','.join(tasks)), dict(force=a.force)))
     if 'report' in stages:
         plan.append(('06_report.ipynb', res/'report'/f'report_{study}.ipynb',
                      dict(profile=a.profile, tasks=','.join(tasks), models=','.join(models), overrides=overrides,
@@ -270,7 +288,7 @@ def run(a, cfg, overrides, stages, tasks, models, res, study, data):
         eta = f', ETA ≈ {el / i * (len(plan) - i) / 60:.0f} min' if i else ''
         print(f'[study] stage {i + 1}/{len(plan)}: {nb} {params.get("task", params.get("tasks", ""))} {params.get("model", "")}'
               f' (elapsed {el / 60:.1f} min{eta})', flush=True)
-        ran.append(run_nb(nb, out, params, **opts))
+        ran.append(time_stage(res/'runs'/study, tasks, models, res/'metrics', study, **opts) if nb == 'time' else run_nb(nb, out, params, **opts))
     if not all(ran): print('[study] some study notebooks do not exist yet; ran what exists')
     if a.check:
         need = [res/'metrics'/f'{study}_{t}.csv' for t in tasks] + [res/'metrics'/f'{study}_{t}_dice.csv' for t in tasks]
