@@ -119,8 +119,12 @@ class DiT(nn.Module):
         if self.task_embed is not None: nn.init.normal_(self.task_embed.weight, std=0.02)
         zero = [b.adaLN[-1] for b in self.blocks] + [self.final.adaLN[-1], self.final.linear]
         if self.stem_mod is not None: zero.append(self.stem_mod[-1])
-        for lin in zero + ([self.head] if self.head is not None else []):
-            nn.init.zeros_(lin.weight); nn.init.zeros_(lin.bias)
+        for lin in zero: nn.init.zeros_(lin.weight); nn.init.zeros_(lin.bias)
+        if self.head is not None:
+            # the pixel head reads [transformer output, modulated stem features]: only its stem half starts at zero. A
+            # zero transformer half would meet the zero final layer in a dead end: each one's gradient is the other's
+            # weight, so neither ever moves and the transformer never trains (every refiner up to commit f941401)
+            nn.init.zeros_(self.head.bias); nn.init.zeros_(self.head.weight[:, self.stem_channels:])
 
     def pos_embed(self, h: int, w: int, device, dtype) -> torch.Tensor:
         "Sin-cos code of an h×w token grid, cached per (h, w, device, dtype)."
