@@ -230,7 +230,7 @@ def run_parallel(a, tasks, stages, models, transfer_tasks=()):
                  + (f'; not run: {", ".join(" ".join(x for x in j if x) for j in skipped)}' if skipped else ''))
 
 def time_stage(runs, tasks, models, metrics, study, force=False):
-    """Time every evaluated model of each task alone (`medsr_nb.restore.time_study`: warm-up, median of 3 runs, 4 test
+    """Time every evaluated model of each task alone (`medsr_nb.restore.time_study`: warm-up, the fastest of 5 rounds, 4 test
     slices at the chosen NFE and K) into metrics/<study>_<task>_timing.csv, the summary's ms/slice. A task whose
     timing is newer than its restored images is skipped unless forced."""
     from medsr_nb.restore import time_study
