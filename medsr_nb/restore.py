@@ -365,14 +365,14 @@ def main(argv: list[str] | None = None) -> int:
         w = _check_pixel_size(module.data_convention, meta, a.input)
         if w: warnings.warn(w)
         t0 = time.perf_counter()
-        mean, std = restore_volume(module, vol, a.task, a.nfe, a.samples, a.seed, a.tile or None, progress=not a.no_progress,
+        mean, std = restore_volume(module, vol, task, a.nfe, a.samples, a.seed, a.tile or None, progress=not a.no_progress,
                                    precision=a.precision, source=a.input)
         secs = time.perf_counter() - t0
         out = write_scan(a.out, mean, meta) if a.out else None
         std_out = None if std is None else dicom_std or _std_path(out)
         if std is not None and out is not None: write_scan(_std_path(out), std, meta)
         if a.dicom:
-            modality, what = get_task(a.task or module.data_convention['task']).modality, f'restored by medsr_nb {module.hparams.name}'
+            modality, what = get_task(task).modality, f'restored by medsr_nb {module.hparams.name}'
             out = write_dicom_series(a.dicom, mean, meta, modality, what)
             if std is not None:
                 write_dicom_series(std_out, std, meta, modality, f'std of {a.samples} samples, {what}', np.abs(std).max() / 30000 or 1.)
