@@ -20,9 +20,9 @@ cat > .gpu/run.sh <<'RUN'
 #!/usr/bin/env bash
 # bash .gpu/run.sh --tasks ct_dose25 [run_study options]: the `gpu` profile's train + evaluate + segment for the tasks.
 # $OUT gets log.txt, results.tgz (metrics, markers, executed notebooks, TensorBoard logs; no checkpoints) and
-# <task>__restored.pt with one <task>__<model>_samples.pt per model. Results and data live under /tmp, which a warm
-# device keeps between calls (the checkout is replaced by each call's copy), so a second call resumes where one stopped (merge them back with
-# `python scripts/device_bundle_unpack.py <files folder>`, then run 06_report there).
+# <task>__restored.pt with one <task>__<model>_samples.pt per model (merge them back with
+# `python scripts/device_bundle_unpack.py <files folder>`, then run 06_report there). Results and data live under /tmp,
+# which a warm device keeps between calls (the checkout is replaced by each call's copy): a second call resumes there.
 set -u
 PY=${PY:-python3}
 if [ -z "${SKIP_WHEELS:-}" ]; then
