@@ -201,11 +201,12 @@ PROFILES: dict[str, dict] = {
                   nfes=[1, 2, 3, 4], samples=[1, 4, 8], max_nfe=4, seg_steps=600, seg_lr=3e-3, esrgan_crop=32,
                   tasks=['ct_dose25', 'mri_acc4'], models=['unet', 'esrgan', 'dit_refine', 'sit_refine'],
                   ct_native=dict(matrix=512, pixel_mm=MAYO_PIXEL_MM, train_slices=64, eval_crops=4), precision='auto'),
-    # one lent GPU, one task per 10-minute device call (`scripts/device_bundle.sh`): train + evaluate + segment;
-    # ct_native stays off until it is rerun on a device, so the published gpu results stay reproducible
+    # one lent GPU, both tasks in one 10-minute device call (`scripts/device_bundle.sh`, --jobs 4): train, evaluate,
+    # segment, time; CT at the real geometry as in `quick`, 128 training slices at 512²
     'gpu':   dict(size=128, n_train=1024, n_val=48, n_test=32, model_size='S/4', max_steps=1000, batch_size=32,
                   nfes=[1, 2, 3, 4], samples=[1, 4, 8], max_nfe=4, seg_steps=1000, seg_lr=1e-3, esrgan_crop=64,
-                  tasks=['ct_dose25', 'mri_acc4'], models=['unet', 'dit_refine', 'sit_refine'], ct_native=None, precision=None),
+                  tasks=['ct_dose25', 'mri_acc4'], models=['unet', 'dit_refine', 'sit_refine'],
+                  ct_native=dict(matrix=512, pixel_mm=MAYO_PIXEL_MM, train_slices=128, eval_crops=4), precision=None),
     'full':  dict(size=256, n_train=4000, n_val=200, n_test=200, model_size='S', max_steps=20000, batch_size=32,
                   nfes=[1, 2, 3, 4, 10, 25, 50], samples=[1, 4, 8], max_nfe=10, seg_steps=4000, seg_lr=1e-3, esrgan_crop=128,
                   models=['unet', 'esrgan', 'dit', 'sit', 'sit_deg', 'dit_refine', 'sit_refine'],

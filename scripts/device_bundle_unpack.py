@@ -10,12 +10,15 @@ import torch
 
 def unpack(src: Path, dst: Path):
     dst.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(src/'results.tgz') as t: t.extractall(dst, filter='data')
+    with tarfile.open(src/'results.tgz') as t:
+        runs = {Path(n).parent for n in t.getnames() if Path(n).match('runs/*/*/*')}   # runs/<study>/<task>
+        t.extractall(dst, filter='data')
     for f in sorted(src.glob('*__restored.pt')):
         task = f.name.split('__')[0]
         d = torch.load(f, weights_only=True)
         for s in sorted(src.glob(f'{task}__*_samples.pt')): d[s.stem.split('__', 1)[1]] = torch.load(s, weights_only=True)
-        (out,) = [p for p in dst.glob(f'runs/*/{task}') if p.is_dir()] or [None]
+        # the study's folder from the archive (dst may hold other studies' runs of the same task)
+        (out,) = [dst/p for p in runs if p.name == task] or [None]
         if out is None: sys.exit(f'{src}: no runs/<study>/{task} folder in results.tgz for {f.name}')
         torch.save(d, out/'restored.pt'); print('wrote', out/'restored.pt')
 
