@@ -70,6 +70,11 @@ class RestorationModule(L.LightningModule):
     needs_prior: bool = False    # built on a trained regressor f(y): hyperparameter `prior_ckpt`
     data_convention: dict | None = None   # the training data's modality, intensity scale, size, pixel mm (03_train sets it; checkpoints keep it)
 
+    @staticmethod
+    def profile_kwargs(cfg: dict) -> dict:
+        "Keyword arguments this model takes from a study profile `cfg` (`core.PROFILES`) beyond its size: none by default."
+        return {}
+
     def on_save_checkpoint(self, checkpoint):
         if self.data_convention: checkpoint['data_convention'] = dict(self.data_convention)
         checkpoint['rng'] = rng_state()   # a resumed run continues the same noise, timestep and dropout draws
@@ -217,6 +222,10 @@ class UNetModule(RestorationModule):
 
 class ESRGANModule(RestorationModule):
     "ESRGAN: RRDB generator + VGG-style discriminator, L1 + perceptual + RaGAN, optional pixel-only pretraining."
+    @staticmethod
+    def profile_kwargs(cfg: dict) -> dict:
+        "As in the paper: a PSNR-oriented L1 stage first (half the profile's steps), then the GAN stage, on random `esrgan_crop`² patches."
+        return dict(pretrain_steps=cfg['max_steps'] // 2, train_crop=cfg.get('esrgan_crop'))
     def __init__(self, name: str = 'esrgan', size: str = 'tiny', lr: float = 1e-4, lr_d: float | None = None,
                  weight_decay: float = 0., ema_decay: float | None = None, pretrain_steps: int = 0,
                  pretrain_lr: float | None = 2e-4,

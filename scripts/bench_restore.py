@@ -15,11 +15,11 @@ import argparse, platform, resource, statistics, sys, time
 from pathlib import Path
 import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from medsr_nb.training import build_module       # noqa: E402
+from medsr_nb.training import build_module, MODELS       # noqa: E402
 from medsr_nb.restore import restore_slices, tile_dtype      # noqa: E402
 
 def build(name: str, size: str, tile: int, workdir: Path):
-    if name in ('dit_refine', 'sit_refine'):       # a refiner needs a U-Net checkpoint for f(y)
+    if MODELS[name].cls.needs_prior:               # a refiner needs a U-Net checkpoint for f(y)
         ck = workdir/'unet.ckpt'
         if not ck.exists():
             torch.save({'hyper_parameters': {'name': 'unet', 'size': size}, 'state_dict': build_module('unet', size=size).state_dict()}, ck)

@@ -28,14 +28,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from medsr_nb.core import (get_profile, results_dir, data_dir, shared_data_dir, atomic_path, atomic_write_json, get_task,  # noqa: E402
                            study_name, sweep_temporaries, folder_lock, scrub_notebook, REAL_SOURCES)
+from medsr_nb.study import StudyPaths, SAMPLE_SCANS  # noqa: E402
 
 STAGES = ('train', 'evaluate', 'segment', 'transfer', 'time', 'report')
 
 def execute_inprocess(src: Path, dst: Path, params: dict):
     """Run a notebook's code cells in this process (no Jupyter kernel: for machines with only the library's
     dependencies, e.g. a lent GPU box), with the parameters injected after the `parameters` cell as papermill does.
-    Printed output and figures are stored in the saved notebook."""
-    import io, base64, contextlib, matplotlib
+    Printed output, figures and the value of a cell's last expression (as Jupyter shows it: a `Markdown` table, a
+    DataFrame) are stored in the saved notebook."""
+    import ast, io, base64, contextlib, matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     nb = json.loads(src.read_text())
@@ -45,19 +47,28 @@ def execute_inprocess(src: Path, dst: Path, params: dict):
         code = ''.join(c['source']) if isinstance(c['source'], list) else c['source']
         if 'parameters' in c.get('metadata', {}).get('tags', []):
             code += '\n# injected parameters\n' + '\n'.join(f'{k} = {v!r}' for k, v in params.items())
-        buf, figs = io.StringIO(), []
+        buf, figs, result = io.StringIO(), [], None
         def show(*a, **k):
             for n in plt.get_fignums():
                 b = io.BytesIO(); plt.figure(n).savefig(b, format='png', dpi=80, bbox_inches='tight'); figs.append(b.getvalue())
             plt.close('all')
         plt.show = show
         try:
+            tree = ast.parse(code, src.name)
+            last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
             with contextlib.redirect_stdout(buf):
-                exec(compile(code, f'{src.name}', 'exec'), ns)
+                exec(compile(tree, src.name, 'exec'), ns)
+                if last is not None: result = eval(compile(ast.Expression(last.value), src.name, 'eval'), ns)
                 show()
         finally:
             c['outputs'] = [{'output_type': 'stream', 'name': 'stdout', 'text': buf.getvalue()}] if buf.getvalue() else []
             c['outputs'] += [{'output_type': 'display_data', 'metadata': {}, 'data': {'image/png': base64.b64encode(f).decode()}} for f in figs]
+            if result is not None:   # the cell's value, in the mimetypes a notebook viewer renders
+                data = {'text/plain': repr(result)}
+                for mime, attr in (('text/markdown', '_repr_markdown_'), ('text/html', '_repr_html_')):
+                    r = getattr(result, attr, None)
+                    if callable(r) and r() is not None: data[mime] = r()
+                c['outputs'].append({'output_type': 'execute_result', 'execution_count': None, 'metadata': {}, 'data': data})
             sys.stdout.write(buf.getvalue()[-2000:])
             dst.write_text(json.dumps(nb, indent=1))
 
@@ -229,16 +240,16 @@ def run_parallel(a, tasks, stages, models, transfer_tasks=()):
         sys.exit(f'[study] FAILED: {", ".join(" ".join(x for x in j if x) for j in failed)} (output above, prefixed with the job)'
                  + (f'; not run: {", ".join(" ".join(x for x in j if x) for j in skipped)}' if skipped else ''))
 
-def time_stage(runs, tasks, models, metrics, study, force=False):
+def time_stage(paths, tasks, models, force=False):
     """Time every evaluated model of each task alone (`medsr_nb.restore.time_study`: warm-up, the fastest of 5 rounds, 4 test
     slices at the chosen NFE and K) into metrics/<study>_<task>_timing.csv, the summary's ms/slice. A task whose
     timing is newer than its restored images is skipped unless forced."""
     from medsr_nb.restore import time_study
     for t in tasks:
-        out, src = metrics/f'{study}_{t}_timing.csv', runs/t/'restored.pt'
+        out, src = paths.metrics(t, 'timing'), paths.restored(t)
         if not src.exists(): print(f'[study] time: {t} has no restored test images yet (run evaluate first); skipped'); continue
         if not force and out.exists() and out.stat().st_mtime >= src.stat().st_mtime: print(f'[study] time: {out.name} is up to date'); continue
-        time_study(runs/t, models, out)
+        time_study(paths.task_dir(t), models, out)
     return True
 
 def run(a, cfg, overrides, stages, tasks, models, res, study, data):
@@ -248,7 +259,7 @@ def run(a, cfg, overrides, stages, tasks, models, res, study, data):
         for root in (res, data_dir()): sweep_temporaries(root)
     kw = dict(force=a.force, engine=a.engine)
     per_task = [s for s in stages if s in ('train', 'evaluate', 'segment')]
-    transfer_tasks = [t for t in tasks if t in ('ct_dose25', 'mri_acc4')] if a.source == 'synthetic' else []
+    transfer_tasks = [t for t in tasks if t in SAMPLE_SCANS] if a.source == 'synthetic' else []   # tasks with real sample scans
     if 'transfer' in stages and transfer_tasks and not shared_data_dir().exists():
         print(f'[study] 07_transfer skipped: no shared sample scans at {shared_data_dir()} (set MEDSR_SHARED_DATA)')
         transfer_tasks = []
@@ -259,27 +270,28 @@ def run(a, cfg, overrides, stages, tasks, models, res, study, data):
         # two refiners took 137 + 127 s one after the other)
         run_parallel(a, tasks, per_task, models, transfer_tasks if 'transfer' in stages else [])
         per_task = []
+    paths = StudyPaths(study, res)
     plan = []   # (notebook, executed copy, parameters, run_nb options): counted first, for "stage k of n" and the ETA
     for task in (tasks if per_task else []):
         if 'train' in per_task:
             for model in models:
-                plan.append(('03_train.ipynb', res/'runs'/study/task/model/'train.ipynb',
+                plan.append(('03_train.ipynb', paths.executed('train', task, model),
                              dict(model=model, task=task, profile=a.profile, seed=a.seed, overrides=overrides, **data), kw))
         if 'evaluate' in per_task:
-            plan.append(('04_evaluate.ipynb', res/'runs'/study/task/'evaluate.ipynb',
+            plan.append(('04_evaluate.ipynb', paths.executed('evaluate', task),
                          dict(task=task, profile=a.profile, models=','.join(models), seed=a.seed, overrides=overrides, **data), kw))
         if 'segment' in per_task:
-            plan.append(('05_segment.ipynb', res/'runs'/study/task/'segment.ipynb',
+            plan.append(('05_segment.ipynb', paths.executed('segment', task),
                          dict(task=task, profile=a.profile, models=','.join(models), seed=a.seed, overrides=overrides, **data), kw))
     if 'transfer' in stages and transfer_tasks:   # a --child job: one task's restorations, its notebook beside its runs
-        out = res/'runs'/study/transfer_tasks[0]/'transfer.ipynb' if a.child else res/'report'/f'transfer_{study}.ipynb'
+        out = paths.executed('transfer', transfer_tasks[0] if a.child else None)
         plan.append(('07_transfer.ipynb', out,
                      dict(profile=a.profile, tasks=','.join(transfer_tasks), models=','.join(models), seed=a.seed,
                           overrides=overrides, shared=str(shared_data_dir())), dict(force=True, engine=a.engine)))
     if 'time' in stages and not a.child:   # after every other stage, so nothing else shares the machine while it times
         plan.append(('time', None, dict(tasks=','.join(tasks)), dict(force=a.force)))
     if 'report' in stages:
-        plan.append(('06_report.ipynb', res/'report'/f'report_{study}.ipynb',
+        plan.append(('06_report.ipynb', paths.executed('report'),
                      dict(profile=a.profile, tasks=','.join(tasks), models=','.join(models), overrides=overrides,
                           source=a.source), dict(force=True, engine=a.engine)))
     ran, t0 = [], time.time()
@@ -288,12 +300,12 @@ def run(a, cfg, overrides, stages, tasks, models, res, study, data):
         eta = f', ETA ≈ {el / i * (len(plan) - i) / 60:.0f} min' if i else ''
         print(f'[study] stage {i + 1}/{len(plan)}: {nb} {params.get("task", params.get("tasks", ""))} {params.get("model", "")}'
               f' (elapsed {el / 60:.1f} min{eta})', flush=True)
-        ran.append(time_stage(res/'runs'/study, tasks, models, res/'metrics', study, **opts) if nb == 'time' else run_nb(nb, out, params, **opts))
+        ran.append(time_stage(paths, tasks, models, **opts) if nb == 'time' else run_nb(nb, out, params, **opts))
     if not all(ran): print('[study] some study notebooks do not exist yet; ran what exists')
     if a.check:
-        need = [res/'metrics'/f'{study}_{t}.csv' for t in tasks] + [res/'metrics'/f'{study}_{t}_dice.csv' for t in tasks]
-        need += [res/'tables'/f'{study}_summary.csv', res/'report'/f'report_{study}.ipynb']
-        if 'transfer' in stages and transfer_tasks: need += [res/'tables'/f'{study}_transfer.md']
+        need = [paths.metrics(t) for t in tasks] + [paths.metrics(t, 'dice') for t in tasks]
+        need += [paths.table('summary', 'csv'), paths.executed('report')]
+        if 'transfer' in stages and transfer_tasks: need += [paths.table('transfer')]
         missing = [str(p) for p in need if not p.exists()]
         if missing: sys.exit(f'[study] missing outputs: {missing}')
         print('[study] check: all expected outputs exist')
