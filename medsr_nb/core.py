@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['TASKS', 'N_TASKS', 'CT_RANGE', 'CT_DISPLAY_WINDOW', 'MAYO_PIXEL_MM', 'PROFILES', 'REAL_SOURCES', 'project_root',
-           'data_dir', 'results_dir', 'shared_data_dir', 'DataError', 'MissingDataError', 'require_file',
-           'seed_everything', 'rng_for', 'atomic_path', 'atomic_write_text', 'atomic_write_json', 'sweep_temporaries',
-           'folder_lock', 'scrub_notebook', 'Task', 'get_task', 'window_bounds', 'get_profile', 'study_name']
+__all__ = ['TASKS', 'N_TASKS', 'CT_RANGE', 'CT_DISPLAY_WINDOW', 'MAYO_PIXEL_MM', 'PROFILES', 'SOURCES', 'REAL_SOURCES',
+           'project_root', 'data_dir', 'results_dir', 'shared_data_dir', 'DataError', 'MissingDataError',
+           'require_file', 'seed_everything', 'rng_for', 'atomic_path', 'atomic_write_text', 'atomic_write_json',
+           'sweep_temporaries', 'folder_lock', 'scrub_notebook', 'Task', 'get_task', 'window_bounds', 'get_profile',
+           'DataSource', 'study_name']
 
 # %% ../nbs/00_core.ipynb #fd403469
 def project_root(start: str | Path | None = None) -> Path:
@@ -222,8 +223,25 @@ def get_profile(name: str, **overrides) -> dict:
     if bad: raise KeyError(f"unknown profile keys {sorted(bad)}; valid keys: {', '.join(k for k in p if k != 'profile')}")
     p.update(overrides); return p
 
-REAL_SOURCES: dict[str, str] = {'mayo': 'mayo', 'fastmri': 'fastmri', 'brats': 'brats2021',   # real data set → its folder in data/
-                                'volumes': 'volumes'}   # any full-quality CT/MRI volumes (io.VolumeSlices)
+@dataclasses.dataclass(frozen=True)
+class DataSource:
+    "What a study's data source holds: its folder under `data/` (None: the embedded phantoms), modalities, the tasks it allows (None: every task of its modalities) and its segmentation labels ('phantom', 'brats' or None)."
+    folder: str | None
+    modalities: tuple[str, ...]
+    tasks: tuple[str, ...] | None = None
+    labels: str | None = None
+    def allows(self, task: str) -> bool:
+        "Whether this source can serve `task`."
+        t = get_task(task); return t.modality in self.modalities and (self.tasks is None or t.name in self.tasks)
+
+SOURCES: dict[str, DataSource] = {
+    'synthetic': DataSource(None, ('ct', 'mri'), labels='phantom'),   # the embedded phantoms and their physics
+    'mayo': DataSource('mayo', ('ct',), tasks=('ct_dose25',)),      # Mayo LDCT quarter/full-dose pairs
+    'fastmri': DataSource('fastmri', ('mri',)),                     # fastMRI k-space, no segmentations
+    'brats': DataSource('brats2021', ('mri',), labels='brats'),     # BraTS 2021 with tumour labels
+    'volumes': DataSource('volumes', ('ct', 'mri')),                # any full-quality CT/MRI volumes (io.VolumeSlices)
+}
+REAL_SOURCES: dict[str, str] = {k: s.folder for k, s in SOURCES.items() if s.folder}   # real data set → its folder in data/
 
 def study_name(profile: str, source: str = 'synthetic') -> str:
     "The name a study run's files carry: the profile, plus the data source when it is not the embedded phantoms."

@@ -8,13 +8,13 @@ import json, re
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np, pandas as pd
-from .core import results_dir, study_name, get_task, atomic_path, project_root, CT_RANGE, CT_DISPLAY_WINDOW
+from .core import results_dir, study_name, get_task, atomic_path, project_root, SOURCES, CT_RANGE, CT_DISPLAY_WINDOW
 from .metrics import summarize
 
 # %% auto #0
 __all__ = ['SAMPLE_SCANS', 'StudyPaths', 'as_list', 'as_dict', 'quality_keys', 'read_metrics', 'timing_table', 'summary_table',
-           'markdown_table', 'study_hardware', 'summary_note', 'dice_rows', 'dice_summary', 'replace_block',
-           'publish_block', 'transfer_geometry', 'transfer_sets', 'TaskEvaluation']
+           'markdown_table', 'study_hardware', 'summary_note', 'segmentation_labels', 'dice_rows', 'dice_summary',
+           'replace_block', 'publish_block', 'transfer_geometry', 'transfer_sets', 'TaskEvaluation']
 
 # %% ../nbs/02i_study.ipynb #d96de0fd
 @dataclass(frozen=True)
@@ -36,6 +36,9 @@ class StudyPaths:
     def task_dir(self, task: str) -> Path: return self.runs/task
     def model_dir(self, task: str, model: str) -> Path: return self.runs/task/model
     def checkpoint(self, task: str, model: str) -> Path: return self.model_dir(task, model)/'checkpoints'/'last.ckpt'
+    def trained(self, task: str, model: str) -> Path:
+        "The summary 03_train writes when `model` has finished training on `task` (steps, seconds, device, checkpoint)."
+        return self.model_dir(task, model)/'done.json'
     def restored(self, task: str) -> Path: return self.runs/task/'restored.pt'
     def segmenter(self, task: str) -> Path: return self.runs/task/'segmenter.pt'
     def transfer_cache(self, task: str) -> Path: return self.runs/task/'transfer_restored.pt'
@@ -140,9 +143,21 @@ def summary_note(summary: pd.DataFrame, timing: pd.DataFrame | None, profile: st
             "of a U-Net trained on full-quality images; Δ vs its Dice on full-quality images.")
 
 # %% ../nbs/02i_study.ipynb #ab645ae5
+def segmentation_labels(source: str, modality: str) -> dict[str, int] | None:
+    "Class name → label value of the segmentations of data `source` (`core.SOURCES`) for `modality`; None where it has none."
+    kind = SOURCES[source].labels
+    if kind is None: return None
+    if kind == 'brats':
+        from medsr_nb.io import BRATS_LABELS
+        return {v.split(' ')[0]: k for k, v in BRATS_LABELS.items()}   # background, NCR/NET, ED, ET
+    from medsr_nb.phantoms import CT_LABELS, MRI_LABELS
+    return CT_LABELS if modality == 'ct' else MRI_LABELS
+
 def dice_rows(predict, images: dict, label, labels_map: dict[str, int], chosen_nfe: dict | None = None, **meta) -> pd.DataFrame:
     "Dice and HD95 per model (key of `images`), class (`labels_map`, background 0 skipped) and image; `meta` columns go first."
     from medsr_nb.segmentation import dice_per_class, hd95_per_class
+    columns = [*meta, 'model', 'cls', 'index', 'dice', 'hd95', 'nfe']
+    if not images: return pd.DataFrame(columns=columns)
     n_classes, rows = max(labels_map.values()) + 1, []
     for name, img in images.items():
         pred = predict(img)
@@ -152,7 +167,7 @@ def dice_rows(predict, images: dict, label, labels_map: dict[str, int], chosen_n
             for i in range(len(label)):
                 rows.append(dict(**meta, model=name, cls=cname, index=i, dice=float(dice[i, c-1]), hd95=float(hd[i, c-1]),
                                  nfe=(chosen_nfe or {}).get(name, 0)))
-    return pd.DataFrame(rows, columns=[*meta, 'model', 'cls', 'index', 'dice', 'hd95', 'nfe'])
+    return pd.DataFrame(rows, columns=columns)
 
 def dice_summary(df: pd.DataFrame) -> pd.DataFrame:
     "Mean Dice per model and class, their mean, and its difference to the full-quality images' ('delta_vs_full')."

@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from medsr_nb.core import (get_profile, results_dir, data_dir, shared_data_dir, atomic_path, atomic_write_json, get_task,  # noqa: E402
-                           study_name, sweep_temporaries, folder_lock, scrub_notebook, REAL_SOURCES)
+                           study_name, sweep_temporaries, folder_lock, scrub_notebook, REAL_SOURCES, SOURCES)
 from medsr_nb.study import StudyPaths, SAMPLE_SCANS  # noqa: E402
 
 STAGES = ('train', 'evaluate', 'segment', 'transfer', 'time', 'report')
@@ -154,9 +154,7 @@ def main():
     bad = [s for s in stages if s not in STAGES]
     if bad or not stages: ap.error(f"unknown stage(s) {bad or [a.stages]}; choose from {', '.join(STAGES)}")
     if a.tasks: tasks = a.tasks.split(',')
-    elif a.source == 'mayo': tasks = ['ct_dose25']          # the Mayo pairs are quarter dose
-    elif a.source in ('fastmri', 'brats'): tasks = [t for t in cfg['tasks'] if get_task(t).modality == 'mri']
-    else: tasks = cfg['tasks']
+    else: tasks = [t for t in cfg['tasks'] if SOURCES[a.source].allows(t)]   # e.g. Mayo: ct_dose25 (quarter-dose pairs)
     for t in tasks:
         try: get_task(t)
         except KeyError as e: ap.error(str(e).strip('"'))
