@@ -55,8 +55,10 @@ def _worker_init():
     torch.set_num_threads(1)   # one thread per worker process: the pool provides the parallelism
 
 def _params(task, split, n, size, seed, make_kw) -> dict:
-    return dict(task=get_task(task).name, split=split, n=int(n), size=int(size), seed=int(seed),
-                generator_version=GENERATOR_VERSION, make_pair_kw={k: make_kw[k] for k in sorted(make_kw) if k != 'device'})
+    t = get_task(task)
+    return dict(task=t.name, split=split, n=int(n), size=int(size), seed=int(seed),
+                generator_version=GENERATOR_VERSION, make_pair_kw={k: make_kw[k] for k in sorted(make_kw) if k != 'device'},
+                **({'measured_kspace': True} if t.modality == 'mri' and t.kind == 'acc' else {}))   # kept for data consistency
 
 def cache_is_valid(path: str | Path, params: dict | None = None, verify: bool = True) -> bool:
     "True if `path` and its manifest exist, the manifest's parameters equal `params`, and size/checksum match."
@@ -85,11 +87,13 @@ def _generate(t, code, path, params, n, size, seed, workers, progress, callback,
     manifest_path(path).unlink(missing_ok=True)          # a stale manifest must never vouch for a new file
     inp = np.empty((n, size, size), np.float32); tgt = np.empty_like(inp); lab = np.empty((n, size, size), np.uint8)
     metas = [None] * n
+    ksp = np.zeros((n, size, size), np.complex64) if params.get('measured_kspace') else None   # for physics.data_consistency
     args = [(t.name, code, i, size, seed, make_kw) for i in range(n)]
     t0 = time.perf_counter()
     def consume(items):
         for i, p in enumerate(tqdm(items, total=n, desc=path.stem, disable=not progress)):
             inp[i], tgt[i], lab[i], metas[i] = p['input'], p['target'], p['label'], p['meta']
+            if ksp is not None: ksp[i] = p['kspace']
             if callback is not None: callback(i, n)
     on_gpu = str(make_kw.get('device') or 'cpu').startswith('cuda')
     if workers and workers > 1 and n > 1 and not on_gpu:
@@ -103,7 +107,8 @@ def _generate(t, code, path, params, n, size, seed, workers, progress, callback,
     secs = time.perf_counter() - t0
     with atomic_path(path) as tmp:
         with open(tmp, 'wb') as f:
-            np.savez(f, input=inp, target=tgt, label=lab, meta=np.array([json.dumps(m) for m in metas]))
+            np.savez(f, input=inp, target=tgt, label=lab, meta=np.array([json.dumps(m) for m in metas]),
+                     **({'kspace': ksp} if ksp is not None else {}))
     atomic_write_json(manifest_path(path), dict(params, file=path.name, bytes=path.stat().st_size,
                       sha256=file_sha256(path), arrays=dict(input=[n, size, size], target=[n, size, size], label=[n, size, size]),
                       seconds=round(secs, 2), slices_per_s=round(n / max(secs, 1e-9), 2), workers=int(workers),
@@ -120,9 +125,11 @@ class SyntheticPairs(torch.utils.data.Dataset):
         with np.load(self.path) as z:
             self.inputs, self.targets, self.labels = z['input'], z['target'], z['label']
             self.metas = [json.loads(s) for s in z['meta']]
+            self.kspace = z['kspace'] if 'kspace' in z.files else None   # measured k-space (undersampled MRI)
     def __len__(self) -> int: return len(self.inputs)
     def __getitem__(self, i: int) -> dict:
-        return dict(input=torch.from_numpy(self.inputs[i][None].copy()), target=torch.from_numpy(self.targets[i][None].copy()),
+        extra = {} if self.kspace is None else dict(kspace=torch.from_numpy(self.kspace[i][None].copy()))
+        return dict(**extra, input=torch.from_numpy(self.inputs[i][None].copy()), target=torch.from_numpy(self.targets[i][None].copy()),
                     label=torch.from_numpy(self.labels[i].astype(np.int64)), task=torch.tensor(self.task.id, dtype=torch.int64),
                     meta=dict(self.metas[i], split=self.split, cache=self.path.name))
     def __repr__(self): return f"SyntheticPairs({self.task.name}, {self.split}, n={len(self)}, size={self.inputs.shape[-1]})"

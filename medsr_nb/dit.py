@@ -264,11 +264,13 @@ class GaussianDiffusion:
         return torch.linspace(self.T - 1, 0, int(nfe), dtype=torch.float64).round().long().tolist()
 
     def step(self, x_t: torch.Tensor, out: torch.Tensor, t: int, t_prev: int, eta: float = 0.,
-             noise: torch.Tensor | None = None):
-        "One DDIM(η) update from timestep t to t_prev (-1: final clean image); returns (x_prev, x̂0)."
+             noise: torch.Tensor | None = None, x0_fn=None):
+        "One DDIM(η) update from timestep t to t_prev (-1: final clean image); returns (x_prev, x̂0). `x0_fn` corrects x̂0 first (e.g. data consistency)."
         B = x_t.shape[0]
         x0, eps = self.predict_x0_eps(x_t, torch.full((B,), t), out)
         a, ap = float(self.abar(t)), float(self.abar(t_prev))
+        if x0_fn is not None:   # the corrected x̂0 and the noise that, with it, explains x_t
+            x0 = x0_fn(x0); eps = (x_t - math.sqrt(a) * x0) / math.sqrt(1 - a)
         s = eta * math.sqrt((1 - ap) / (1 - a) * (1 - a / ap)) if t_prev >= 0 else 0.
         x = math.sqrt(ap) * x0 + math.sqrt(max(1 - ap - s * s, 0.)) * eps
         if s > 0: x = x + s * noise
@@ -276,8 +278,8 @@ class GaussianDiffusion:
 
     @torch.no_grad()
     def sample(self, net, cond: torch.Tensor, task: torch.Tensor, nfe: int = 50, method: str = 'ddim',
-               seed: int = 0, eta: float = 0., channels: int | None = None) -> torch.Tensor:
-        "Restore `cond` (B,C,H,W): `nfe` network calls of DDIM(η) or DDPM ancestral sampling; in [-1,1] if `clip_x0`."
+               seed: int = 0, eta: float = 0., channels: int | None = None, x0_fn=None) -> torch.Tensor:
+        "Restore `cond` (B,C,H,W): `nfe` network calls of DDIM(η) or DDPM ancestral sampling; in [-1,1] if `clip_x0`; `x0_fn` corrects every step's x̂0."
         if method not in ('ddim', 'ddpm'): raise ValueError(f"method must be 'ddim' or 'ddpm', got {method!r}")
         eta = 1. if method == 'ddpm' else float(eta)
         B, _, H, W = cond.shape
@@ -291,7 +293,7 @@ class GaussianDiffusion:
             tp = ts[i + 1] if i + 1 < len(ts) else -1
             out = net(x, torch.full((B,), float(t), device=cond.device), cond, task)
             z = _randn(x.shape, g, x) if (eta > 0 and tp >= 0) else None
-            x, _ = self.step(x, out.to(x.dtype), t, tp, eta, z)
+            x, _ = self.step(x, out.to(x.dtype), t, tp, eta, z, x0_fn)
         return x.clamp(-1, 1) if self.clip_x0 else x
 
 # %% ../nbs/02a_dit.ipynb #094d1047

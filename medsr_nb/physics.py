@@ -17,7 +17,7 @@ __all__ = ['FBP_FILTERS', 'MU_WATER', 'CT_I0', 'CT_ELECTRONIC_STD', 'CT_FILTER',
            'fbp_filter', 'fbp_t', 'fov_mask', 'hu_to_mu', 'mu_to_hu', 'ct_default_I0', 'water_cylinder', 'ct_project',
            'ct_noisy_projection', 'ct_reconstruct', 'ct_simulate', 'ct_pair', 'ct_insert_noise', 'uniform_roi_noise',
            'fft2c', 'ifft2c', 'fastmri_mask', 'mri_undersample', 'kspace_truncate', 'bicubic_down_up', 'make_pair',
-           'degradation_rows', 'plot_degradations']
+           'fft2c_t', 'ifft2c_t', 'data_consistency', 'degradation_rows', 'plot_degradations']
 
 # %% ../nbs/01b_physics.ipynb #867ad7d6
 def parallel_angles(n_angles: int) -> np.ndarray:
@@ -266,7 +266,7 @@ MRI_NOISE_STD = 0.01
 def make_pair(task: str | Task, rng: np.random.Generator, size: int = 256, contrast: str = 't2',
               bias_field: bool = False, noise_std: float = MRI_NOISE_STD, mask_kind: str = 'random',
               sr_method: str = 'kspace', device=None, pixel_mm: float | None = None, **ct_kw) -> dict:
-    "One synthetic example for `task`: dict(input, target float32 (size,size) in [−1,1], label uint8, meta); `pixel_mm` defaults to the phantom's FOV / size."
+    "One synthetic example for `task`: dict(input, target float32 (size,size) in [−1,1], label uint8, meta, and for undersampled MRI the measured `kspace`); `pixel_mm` defaults to the phantom's FOV / size."
     t = get_task(task)
     meta = dict(task=t.name, task_id=t.id, kind=t.kind, level=float(t.level))
     if t.modality == 'ct':
@@ -278,7 +278,8 @@ def make_pair(task: str | Task, rng: np.random.Generator, size: int = 256, contr
         img, lab, pm = mri_phantom(rng, size, contrast, bias_field, pixel_mm)
         if t.kind == 'acc':
             mask = fastmri_mask(size, t.level, t.center_fraction, mask_kind, rng)
-            deg = mri_undersample(img, mask, noise_std, rng)
+            kspace = _add_kspace_noise(fft2c(np.asarray(img)), noise_std, rng) * mask   # the measurement (as `mri_undersample`)
+            deg = np.abs(ifft2c(kspace)).astype(np.float32)
             extra = dict(mask_kind=mask_kind, center_fraction=float(t.center_fraction), sampled_fraction=float(mask.mean()))
         elif t.kind == 'sr':
             if sr_method == 'kspace': deg = kspace_truncate(img, t.level, noise_std, rng)
@@ -291,7 +292,27 @@ def make_pair(task: str | Task, rng: np.random.Generator, size: int = 256, contr
         x, y = x * 2 - 1, y * 2 - 1
         meta.update(modality='mri', source='phantom', spacing_mm=pm['pixel_mm'], contrast=contrast,
                     bias_field=bool(bias_field), noise_std=float(noise_std), scale=s, tumour=pm['tumour'], **extra)
-    return dict(input=np.asarray(x, np.float32), target=np.asarray(y, np.float32), label=lab, meta=meta)
+        if t.kind == 'acc': meas = dict(kspace=(kspace / s).astype(np.complex64))   # in the target's magnitude units
+    out = dict(input=np.asarray(x, np.float32), target=np.asarray(y, np.float32), label=lab, meta=meta)
+    return out if t.modality == 'ct' or t.kind != 'acc' else dict(out, **meas)
+
+# %% ../nbs/01b_physics.ipynb #9e0f4428
+def fft2c_t(x: torch.Tensor) -> torch.Tensor:
+    "Centred orthonormal 2D FFT over the last two axes (torch)."
+    return torch.fft.fftshift(torch.fft.fft2(torch.fft.ifftshift(x, dim=(-2, -1)), norm='ortho'), dim=(-2, -1))
+
+def ifft2c_t(k: torch.Tensor) -> torch.Tensor:
+    "Centred orthonormal inverse 2D FFT over the last two axes (torch)."
+    return torch.fft.fftshift(torch.fft.ifft2(torch.fft.ifftshift(k, dim=(-2, -1)), norm='ortho'), dim=(-2, -1))
+
+def data_consistency(x: torch.Tensor, kspace: torch.Tensor, weight: float = 1., complex_out: bool = False) -> torch.Tensor:
+    "Project model-scale MRI magnitudes `x` (…,H,W) in [−1,1] onto measured `kspace` (same shape, zero where not sampled): sampled entries ← (1−`weight`)·estimate + `weight`·measurement."
+    if kspace.shape[-2:] != x.shape[-2:]: raise ValueError(f"k-space {tuple(kspace.shape)} and image {tuple(x.shape)} differ in size")
+    k = fft2c_t(((x.float() + 1) / 2).to(torch.complex64))
+    sampled = (kspace != 0).any(-2, keepdim=True)            # the measured columns (phase-encoding lines)
+    k = torch.where(sampled, (1 - weight) * k + weight * kspace.to(k.dtype), k)
+    img = ifft2c_t(k)
+    return img if complex_out else (img.abs() * 2 - 1).clamp(-1, 1)
 
 # %% ../nbs/01b_physics.ipynb #93c733d9
 def degradation_rows(size: int = 256, seed: int = 0, contrast: str = 't2') -> list[tuple[str, np.ndarray, np.ndarray, str]]:

@@ -13,8 +13,8 @@ from .metrics import summarize
 
 # %% auto #0
 __all__ = ['SAMPLE_SCANS', 'StudyPaths', 'as_list', 'as_dict', 'quality_keys', 'read_metrics', 'timing_table', 'summary_table',
-           'markdown_table', 'study_hardware', 'summary_note', 'segmentation_labels', 'dice_rows', 'dice_summary',
-           'replace_block', 'publish_block', 'transfer_geometry', 'transfer_sets', 'TaskEvaluation']
+           'markdown_table', 'study_hardware', 'summary_note', 'scored_names', 'segmentation_labels', 'dice_rows',
+           'dice_summary', 'replace_block', 'publish_block', 'transfer_geometry', 'transfer_sets', 'TaskEvaluation']
 
 # %% ../nbs/02i_study.ipynb #d96de0fd
 @dataclass(frozen=True)
@@ -102,7 +102,8 @@ def summary_table(paths: StudyPaths, tasks) -> pd.DataFrame:
             dm = dice_img[dice_img.model == name].dice
             ps, ss, ls = summarize(g[pcol].values), summarize(g[scol].values), summarize(one['lpips'].values)
             ds = summarize(dm.values)
-            ms = tm.ms_per_slice[name] if tm is not None and name in tm.index else g.ms_per_slice.mean()
+            base = name.removesuffix('+dc')   # a projected model is timed as its model (the projection: an FFT pair per image)
+            ms = tm.ms_per_slice[base] if tm is not None and base in tm.index else g.ms_per_slice.mean()
             rows.append(dict(task=task, model=name, nfe=int(g.nfe.iloc[0]), samples=int(g.samples.iloc[0]), psnr=ps['mean'], psnr_std=ps['std'],
                              psnr_ci=f"[{ps['ci_low']:.2f}, {ps['ci_high']:.2f}]", ssim=ss['mean'], ssim_std=ss['std'],
                              lpips=ls['mean'], lpips_std=ls['std'], psnr_single=one[pcol].mean(), ssim_single=one[scol].mean(),
@@ -140,9 +141,17 @@ def summary_note(summary: pd.DataFrame, timing: pd.DataFrame | None, profile: st
                f"{int(timing.slices.max())} test slices, {', '.join(sorted({str(int(v)) for v in timing.threads}))} thread(s); "
                "`nlm` as timed during evaluation)" if timing is not None else "") + ". "
             "Dice (on the mean of K): mean over classes "
-            "of a U-Net trained on full-quality images; Δ vs its Dice on full-quality images.")
+            "of a U-Net trained on full-quality images; Δ vs its Dice on full-quality images."
+            + (" `<model>+dc`: with data consistency (`physics.data_consistency`): a regressor's output, and every step's clean "
+               "estimate of a sampler, projected onto the measured k-space lines; timed as the model (the projections add one "
+               "FFT pair per image and step)."
+               if summary.model.str.endswith('+dc').any() else ""))
 
 # %% ../nbs/02i_study.ipynb #ab645ae5
+def scored_names(restored: dict, models) -> list[str]:
+    "The restorations in `restored` to score and show, in order: nlm, then each of `models` and its `+dc` projection where there is one."
+    return [n for m in ['nlm', *as_list(models)] for n in (m, f'{m}+dc') if n in restored]
+
 def segmentation_labels(source: str, modality: str) -> dict[str, int] | None:
     "Class name → label value of the segmentations of data `source` (`core.SOURCES`) for `modality`; None where it has none."
     kind = SOURCES[source].labels
@@ -234,8 +243,9 @@ def transfer_sets(shared: str | Path, tasks, cfg: dict, seed: int = 0) -> dict:
 class TaskEvaluation:
     "Score restorations of one task's test split (`test_x` → `test_y`); samplers' NFE and K are chosen on (`val_x`, `val_y`)."
     def __init__(self, test_x, test_y, val_x, val_y, modality: str, task_id: int, samples=(1,), batch_size: int = 32,
-                 seed: int = 0, lpips=None, device: str = 'cpu'):
+                 seed: int = 0, lpips=None, device: str = 'cpu', test_kspace=None):
         self.test_x, self.test_y, self.val_x, self.val_y = test_x, test_y, val_x, val_y
+        self.test_kspace = test_kspace   # measured k-space of the test slices (undersampled MRI): adds `<model>+dc` rows
         self.modality, self.task_id, self.bs, self.seed, self.lpips, self.device = modality, task_id, batch_size, seed, lpips, device
         self.ks = sorted(int(k) for k in samples); self.K = self.ks[-1]   # K = 1 is a single sample, the others are means
         self.rows, self.val_rows, self.restored, self.chosen = [], [], {}, {}   # chosen: model → (NFE, K)
@@ -258,9 +268,9 @@ class TaskEvaluation:
             self.rows.append(dict(model=name, kind=kind, nfe=nfe, samples=samples, index=i, ms_per_slice=1000 * sec / len(pred),
                                   peak_mem_mb=mem, **r))
 
-    def _restore(self, module, x, nfe, k=1):
+    def _restore(self, module, x, nfe, k=1, kspace=None):
         from medsr_nb.training import restore_batches
-        return restore_batches(module, x, self.task_id, nfe, self.bs, self.seed, k)
+        return restore_batches(module, x, self.task_id, nfe, self.bs, self.seed, k, kspace)
 
     def model(self, name: str, module, nfes, max_nfe: int | None = None):
         "Score `module`: one pass for a regressor; a sampler at each of its `nfes` with K samples, its (NFE, K) chosen on validation."
@@ -269,6 +279,9 @@ class TaskEvaluation:
             self._restore(module, self.test_x[:2], 1)   # warm-up
             pred, sec, mem = self.timed(lambda: self._restore(module, self.test_x, 1))
             self.add(name, 1, pred, sec, mem, 'regression'); self.restored[name] = pred; self.chosen[name] = (1, 1)
+            if self.test_kspace is not None:
+                dc, dsec, _ = self.timed(lambda: self._dc(pred))
+                self.add(f'{name}+dc', 1, dc, sec + dsec, mem, 'regression'); self.restored[f'{name}+dc'] = dc; self.chosen[f'{name}+dc'] = (1, 1)
             return self.chosen[name]
         nfes = module.nfe_choices(nfes)
         self._restore(module, self.test_x[:2], nfes[0])   # warm-up
@@ -286,7 +299,17 @@ class TaskEvaluation:
         self.restored[name] = test_samples[nfe][:k].mean(0)            # the posterior-mean estimate: distortion, Dice
         self.restored[f'{name}_single'] = test_samples[nfe][0]          # one sample: what a reader of one image sees
         self.restored[f'{name}_samples'] = test_samples[nfe][:, :4]     # all K samples of 4 slices: uncertainty figure
+        if self.test_kspace is not None:   # sampled again at the chosen NFE, every step's clean estimate kept consistent
+            s, sec, mem = self.timed(lambda: self._restore(module, self.test_x, nfe, self.K, self.test_kspace).reshape(self.K, *self.test_x.shape))
+            for kk, est in mean_of_k(s, self.ks).items(): self.add(f'{name}+dc', nfe, est, sec * kk / self.K, mem, 'diffusion', samples=kk)
+            self.restored[f'{name}+dc'], self.restored[f'{name}+dc_single'] = s[:k].mean(0), s[0]
+            self.chosen[f'{name}+dc'] = (nfe, k)
         return nfe, k
+
+    def _dc(self, x):
+        "`x` (…, N, 1, H, W) projected onto the test slices' measured k-space (`physics.data_consistency`)."
+        from medsr_nb.physics import data_consistency
+        return data_consistency(x, self.test_kspace)
 
     def frame(self, **meta) -> pd.DataFrame:
         "The test rows, `meta` columns first, with `chosen` marking each model's reported point (every row of the references)."

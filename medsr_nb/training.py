@@ -151,16 +151,18 @@ class RestorationModule(L.LightningModule):
 
     @torch.no_grad()
     def restore(self, degraded: torch.Tensor, task, nfe: int | None = None, seed: int = 0, n_samples: int = 1,
-                **sampler_kw) -> torch.Tensor:
-        "Restored images in [-1,1]: (B,1,H,W), or (n_samples,B,1,H,W) when `n_samples` > 1."
+                consistency=None, **sampler_kw) -> torch.Tensor:
+        "Restored images in [-1,1]: (B,1,H,W), or (n_samples,B,1,H,W) when `n_samples` > 1; `consistency` (images → images, e.g. MRI data consistency) corrects a sampler's every clean estimate, a regressor's output."
         x = degraded.to(self.device, torch.float32)
         if x.ndim != 4: raise ValueError(f"degraded must be (B,C,H,W), got {tuple(x.shape)}")
         k = task_tensor(task, x.shape[0], self.device)
         was = self.training; self.eval()
         try:
+            if consistency is not None and self.is_diffusion: sampler_kw['consistency'] = consistency
             if self.is_diffusion:
                 outs = [self._restore(x, k, nfe, sample_seed(seed, i), **sampler_kw) for i in range(n_samples)]
             else: outs = [self._restore(x, k, nfe, seed, **sampler_kw)]*n_samples
+            if consistency is not None and not self.is_diffusion: outs = [consistency(o) for o in outs]
         finally: self.train(was)
         outs = [o.float().clamp(-1, 1) for o in outs]
         return outs[0] if n_samples == 1 else torch.stack(outs)
@@ -182,9 +184,9 @@ class DiTModule(RestorationModule):
         self._init_ema()
     def compute_loss(self, batch):
         return self.diffusion.loss(self.net, batch['target'], batch['input'], batch['task'])
-    def _restore(self, x, task, nfe, seed, method: str | None = None, **kw):
+    def _restore(self, x, task, nfe, seed, method: str | None = None, consistency=None, **kw):
         return self.diffusion.sample(self.infer_net, x, task, nfe=int(nfe or self.hparams.nfe),
-                                     method=method or self.hparams.sampler, seed=seed, **kw)
+                                     method=method or self.hparams.sampler, seed=seed, x0_fn=consistency, **kw)
 
 class SiTModule(RestorationModule):
     "The DiT backbone trained as a stochastic interpolant (velocity regression); ODE/SDE restoration with EMA weights."
@@ -201,9 +203,9 @@ class SiTModule(RestorationModule):
         self._init_ema()
     def compute_loss(self, batch):
         return self.interpolant.loss(self.net, batch['target'], batch['input'], batch['task'])
-    def _restore(self, x, task, nfe, seed, method: str | None = None, **kw):
+    def _restore(self, x, task, nfe, seed, method: str | None = None, consistency=None, **kw):
         return self.interpolant.sample(self.infer_net, x, task, nfe=nfe or self.hparams.nfe,
-                                       method=method or self.hparams.sampler, seed=seed, **kw)
+                                       method=method or self.hparams.sampler, seed=seed, x1_fn=consistency, **kw)
 
 # %% ../nbs/02e_training.ipynb #bce17eaf
 class UNetModule(RestorationModule):
@@ -371,10 +373,11 @@ class DiTRefineModule(RefineModule):
     def compute_loss(self, batch):
         fy, cond = self.prior_cond(batch['input'], batch.get('prior'))
         return self.diffusion.loss(self.net, (batch['target'] - fy) / self.s, cond, batch['task'])
-    def _restore(self, x, task, nfe, seed, method: str | None = None, **kw):
+    def _restore(self, x, task, nfe, seed, method: str | None = None, consistency=None, **kw):
         fy, cond = self.prior_cond(x)
+        fix = None if consistency is None else (lambda r: (consistency(fy + self.s * r) - fy) / self.s)   # in residual units
         r = self.diffusion.sample(self.infer_net, cond, task, nfe=int(nfe or self.hparams.nfe),
-                                  method=method or self.hparams.sampler, seed=seed, channels=1, **kw)
+                                  method=method or self.hparams.sampler, seed=seed, channels=1, x0_fn=fix, **kw)
         return fy + self.s * r
 
 class ResidualInput(nn.Module):
@@ -410,10 +413,10 @@ class SiTRefineModule(RefineModule):
     def compute_loss(self, batch):
         fy, cond = self.prior_cond(batch['input'], batch.get('prior'))
         return self.itp.loss(ResidualInput(self.net, self.s), batch['target'], cond, batch['task'])
-    def _restore(self, x, task, nfe, seed, method: str | None = None, **kw):
-        fy, cond = self.prior_cond(x)
+    def _restore(self, x, task, nfe, seed, method: str | None = None, consistency=None, **kw):
+        fy, cond = self.prior_cond(x)   # the flow's state lives in image space: `consistency` corrects its x̂1 directly
         return self.itp.sample(ResidualInput(self.infer_net, self.s), cond, task, nfe=int(nfe or self.hparams.nfe),
-                               method=method or self.hparams.sampler, seed=seed, channels=1, **kw)
+                               method=method or self.hparams.sampler, seed=seed, channels=1, x1_fn=consistency, **kw)
 
 # %% ../nbs/02e_training.ipynb #2034c656
 @dataclasses.dataclass(frozen=True)
@@ -572,9 +575,14 @@ def load_module(ckpt_path: str | Path, map_location='cpu', **overrides) -> Resto
 
 @torch.no_grad()
 def restore_batches(module: RestorationModule, x: torch.Tensor, task, nfe: int | None = None, batch_size: int = 32,
-                    seed: int = 0, n_samples: int = 1) -> torch.Tensor:
-    "`module.restore` over a whole stack `x` (N,1,H,W), `batch_size` at a time on the module's device (seed + i for the batch from i); on the CPU."
-    outs = [module.restore(x[i:i + batch_size].to(module.device), task, nfe=nfe, seed=seed + i, n_samples=n_samples).float().cpu()
+                    seed: int = 0, n_samples: int = 1, kspace: torch.Tensor | None = None) -> torch.Tensor:
+    "`module.restore` over a whole stack `x` (N,1,H,W), `batch_size` at a time on the module's device (seed + i for the batch from i); on the CPU. With the measured `kspace` of undersampled MRI, every estimate is kept consistent with it."
+    from medsr_nb.physics import data_consistency
+    def dc(i):
+        if kspace is None: return None
+        kb = kspace[i:i + batch_size].to(module.device); return lambda z: data_consistency(z, kb).to(z.dtype)
+    outs = [module.restore(x[i:i + batch_size].to(module.device), task, nfe=nfe, seed=seed + i, n_samples=n_samples,
+                           consistency=dc(i)).float().cpu()
             for i in range(0, len(x), batch_size)]
     return torch.cat(outs, dim=-4)
 
