@@ -305,14 +305,15 @@ def ifft2c_t(k: torch.Tensor) -> torch.Tensor:
     "Centred orthonormal inverse 2D FFT over the last two axes (torch)."
     return torch.fft.fftshift(torch.fft.ifft2(torch.fft.ifftshift(k, dim=(-2, -1)), norm='ortho'), dim=(-2, -1))
 
-def data_consistency(x: torch.Tensor, kspace: torch.Tensor, weight: float = 1., complex_out: bool = False) -> torch.Tensor:
-    "Project model-scale MRI magnitudes `x` (…,H,W) in [−1,1] onto measured `kspace` (same shape, zero where not sampled): sampled entries ← (1−`weight`)·estimate + `weight`·measurement."
+def data_consistency(x: torch.Tensor, kspace: torch.Tensor, weight: float = 1., real: bool = True,
+                     complex_out: bool = False) -> torch.Tensor:
+    "Project model-scale MRI images `x` (…,H,W) in [−1,1] onto measured `kspace` (same shape, zero where not sampled): sampled entries ← (1−`weight`)·estimate + `weight`·measurement; then the real part (`real`: a real-valued object, as the phantoms) or the magnitude."
     if kspace.shape[-2:] != x.shape[-2:]: raise ValueError(f"k-space {tuple(kspace.shape)} and image {tuple(x.shape)} differ in size")
     k = fft2c_t(((x.float() + 1) / 2).to(torch.complex64))
     sampled = (kspace != 0).any(-2, keepdim=True)            # the measured columns (phase-encoding lines)
     k = torch.where(sampled, (1 - weight) * k + weight * kspace.to(k.dtype), k)
     img = ifft2c_t(k)
-    return img if complex_out else (img.abs() * 2 - 1).clamp(-1, 1)
+    return img if complex_out else ((img.real if real else img.abs()) * 2 - 1).clamp(-1, 1)
 
 # %% ../nbs/01b_physics.ipynb #93c733d9
 def degradation_rows(size: int = 256, seed: int = 0, contrast: str = 't2') -> list[tuple[str, np.ndarray, np.ndarray, str]]:
