@@ -582,7 +582,7 @@ def restore_batches(module: RestorationModule, x: torch.Tensor, task, nfe: int |
         if kspace is None: return None
         kb = kspace[i:i + batch_size].to(module.device); return lambda z: data_consistency(z, kb).to(z.dtype)
     outs = [module.restore(x[i:i + batch_size].to(module.device), task, nfe=nfe, seed=seed + i, n_samples=n_samples,
-                           consistency=dc(i)).float().cpu()
+                           **({} if kspace is None else dict(consistency=dc(i)))).float().cpu()
             for i in range(0, len(x), batch_size)]
     return torch.cat(outs, dim=-4)
 
