@@ -190,18 +190,22 @@ def window_bounds(level: float, width: float) -> tuple[float, float]:
 # None: CT simulated at size² directly (the coarse grid, whose pixels average the noise of a real scan away).
 # precision: training precision (training.train_precision): None = bf16-mixed on a GPU, float32 on a CPU; 'auto' = also
 # bf16-mixed on a CPU with native bf16 (AMX).
+# refine_patch: the predict-and-refine DiT's patch size per modality (training.RefineModule.profile_kwargs); absent: the
+# model size's. CT 8 on CPUs: the same ct_dose25 quality as patch 4 and 1.7× faster at 512² (scripts/ablate_pixel_path.py,
+# results/tables/ablation_pixel_path_*.md); MRI keeps 4, where 8 cost 0.28 dB on mri_acc4.
 MAYO_PIXEL_MM = 0.7421875   # pixel size of the Mayo L506 sample scans: the geometry the CT noise is calibrated at
 PROFILES: dict[str, dict] = {
     'smoke': dict(size=32, n_train=16, n_val=4, n_test=4, model_size='tiny', max_steps=12, batch_size=4,
                   nfes=[1, 2], samples=[1, 2], max_nfe=2, seg_steps=10, seg_lr=3e-3, esrgan_crop=None, tasks=['ct_dose25', 'mri_acc4'],
                   models=['unet', 'esrgan', 'dit', 'sit_deg', 'dit_refine', 'sit_refine'],
-                  ct_native=dict(matrix=128, pixel_mm=None, train_slices=4, eval_crops=2), precision=None),
+                  ct_native=dict(matrix=128, pixel_mm=None, train_slices=4, eval_crops=2), precision=None, refine_patch=dict(ct=8)),
     # quick: 2 CPU cores; the NFE grid stops at its max_nfe, the ablation sit_deg runs in `full` only, and ESRGAN trains
     # on random esrgan_crop² patches (as in its paper; 4× cheaper per step at 32² of 64²), all for time
     'quick': dict(size=64, n_train=384, n_val=32, n_test=32, model_size='tiny', max_steps=500, batch_size=16,
                   nfes=[1, 2, 3, 4], samples=[1, 4, 8], max_nfe=4, seg_steps=600, seg_lr=3e-3, esrgan_crop=32,
                   tasks=['ct_dose25', 'mri_acc4'], models=['unet', 'esrgan', 'dit_refine', 'sit_refine'],
-                  ct_native=dict(matrix=512, pixel_mm=MAYO_PIXEL_MM, train_slices=64, eval_crops=4), precision='auto'),
+                  ct_native=dict(matrix=512, pixel_mm=MAYO_PIXEL_MM, train_slices=64, eval_crops=4), precision='auto',
+                  refine_patch=dict(ct=8)),
     # one lent GPU, both tasks in one 10-minute device call (`scripts/device_bundle.sh`, --jobs 4): train, evaluate,
     # segment, time; CT at the real geometry as in `quick`, 128 training slices at 512²
     'gpu':   dict(size=128, n_train=1024, n_val=48, n_test=32, model_size='S/4', max_steps=1000, batch_size=32,

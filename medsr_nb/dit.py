@@ -154,7 +154,7 @@ class DiT(nn.Module):
             x_t = torch.cat([x_t, cond.to(x_t.dtype)], dim=1)
         h, w = H // p, W // p
         feats = self.stem(x_t) if self.stem is not None else x_t       # (B, stem_channels, H, W) with a stem
-        x = self.x_embed(feats).flatten(2).transpose(1, 2)            # (B, h*w, D), row-major tokens
+        x = self.patchify(feats)                                      # (B, h*w, D), row-major tokens
         x = x + self.pos_embed(h, w, x.device, x.dtype)[None]
         c = self.condition(t, task, B, x.device).to(x.dtype)
         for blk in self.blocks: x = blk(x, c)
@@ -163,7 +163,17 @@ class DiT(nn.Module):
         x = x.view(B, h, w, p, p, C).permute(0, 5, 1, 3, 2, 4).reshape(B, C, H, W)
         if not self.pixel_head: return x
         scale, shift = self.stem_mod(c).to(x.dtype)[:, :, None, None].chunk(2, dim=1)
-        return self.head(torch.cat([x, feats * (1 + scale) + shift], dim=1))
+        # head(cat[x, feats·(1 + scale) + shift]) as the sum of its two halves' convolutions: no 2·stem-channel copy
+        Cs, wgt = self.stem_channels, self.head.weight
+        return (F.conv2d(x, wgt[:, :Cs], self.head.bias, padding=1)
+                + F.conv2d(torch.addcmul(shift, feats, 1 + scale), wgt[:, Cs:], None, padding=1))
+
+    def patchify(self, feats: torch.Tensor) -> torch.Tensor:
+        "The patch embedding `x_embed` (a p×p conv of stride p) as one matrix product over the p×p patches: (B, C, H, W) → (B, h·w, D)."
+        # the same weights and result as the strided conv, which took 1.5–2× as long on a CPU in bf16
+        (B, C, H, W), p = feats.shape, self.patch_size
+        x = feats.reshape(B, C, H // p, p, W // p, p).permute(0, 2, 4, 1, 3, 5).reshape(B, (H // p) * (W // p), C * p * p)
+        return F.linear(x, self.x_embed.weight.reshape(self.hidden_size, -1), self.x_embed.bias)
 
 # %% ../nbs/02a_dit.ipynb #4e62a0f4
 DIT_CONFIGS = {

@@ -24,8 +24,8 @@ __all__ = ['TiledNet', 'train_size', 'tile_dtype', 'sample_slices', 'restore_sli
 class TiledNet(nn.Module):
     "Evaluate `net(x, t, cond, task)` (or `net(x)`) on overlapping `tile`² windows blended with Gaussian weights; with `dtype`, the windows run through a copy of `net` cast to it."
     def __init__(self, net: nn.Module, tile: int, overlap: float = 0.125, sw_batch_size: int | None = None, dtype: torch.dtype | None = None):
-        super().__init__()   # sw_batch_size (windows per network call) None: 8 on a CPU (larger batches were slower per
-        # slice there), 64 on a GPU (one image's windows at a time left an H200 launch-bound: 3.6 s per 512² slice at K = 8, NFE 4)
+        super().__init__()   # sw_batch_size (windows per network call) None: 16 on a CPU (the 81 windows of a 512² slice
+        # through `dit_refine`'s network: 239 / 210 / 221 / 303 ms at 8 / 16 / 32 / 81 per call on 2 cores, median of 4), 64 on a GPU (one image's windows at a time left an H200 launch-bound: 3.6 s per 512² slice at K = 8, NFE 4)
         self.net, self.tile, self.overlap, self.sw, self.dtype = net, int(tile), float(overlap), sw_batch_size, dtype
         self.out_channels = getattr(net, 'out_channels', None)
         # a bf16 copy rather than autocast, which casts activations to bf16 and back around every layer: a 512² slice at
@@ -34,7 +34,7 @@ class TiledNet(nn.Module):
         self.run_net = copy.deepcopy(net).to(dtype) if dtype is not None else net
     def _sw(self, inp, pred):
         def run(w): return pred(w) if self.dtype is None else pred(w).float()   # blended in float32
-        sw = self.sw or (8 if inp.device.type == 'cpu' else 64)
+        sw = self.sw or (16 if inp.device.type == 'cpu' else 64)
         return sliding_window_inference(inp, (self.tile, self.tile), sw, run, overlap=self.overlap,
                                         mode='gaussian', padding_mode='replicate')
     def forward(self, x, t=None, cond=None, task=None):

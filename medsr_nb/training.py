@@ -71,8 +71,8 @@ class RestorationModule(L.LightningModule):
     data_convention: dict | None = None   # the training data's modality, intensity scale, size, pixel mm (03_train sets it; checkpoints keep it)
 
     @staticmethod
-    def profile_kwargs(cfg: dict) -> dict:
-        "Keyword arguments this model takes from a study profile `cfg` (`core.PROFILES`) beyond its size: none by default."
+    def profile_kwargs(cfg: dict, task: str | None = None) -> dict:
+        "Keyword arguments this model takes from a study profile `cfg` (`core.PROFILES`) for `task` beyond its size: none by default."
         return {}
 
     def on_save_checkpoint(self, checkpoint):
@@ -225,7 +225,7 @@ class UNetModule(RestorationModule):
 class ESRGANModule(RestorationModule):
     "ESRGAN: RRDB generator + VGG-style discriminator, L1 + perceptual + RaGAN, optional pixel-only pretraining."
     @staticmethod
-    def profile_kwargs(cfg: dict) -> dict:
+    def profile_kwargs(cfg: dict, task: str | None = None) -> dict:
         "As in the paper: a PSNR-oriented L1 stage first (half the profile's steps), then the GAN stage, on random `esrgan_crop`² patches."
         return dict(pretrain_steps=cfg['max_steps'] // 2, train_crop=cfg.get('esrgan_crop'))
     def __init__(self, name: str = 'esrgan', size: str = 'tiny', lr: float = 1e-4, lr_d: float | None = None,
@@ -296,6 +296,11 @@ class WithPrior(torch.utils.data.Dataset):
 class RefineModule(RestorationModule):
     "Predict-and-refine base: a frozen U-Net f(y) and a DiT on the residual x − f(y) in units of s, conditioned on (f(y), y)."
     is_diffusion, needs_prior = True, True
+    @staticmethod
+    def profile_kwargs(cfg: dict, task: str | None = None) -> dict:
+        "The transformer's patch size for `task`'s modality from the profile's `refine_patch` (absent: the model size's)."
+        p = (cfg.get('refine_patch') or {}).get(get_task(task).modality) if task is not None else None
+        return {} if p is None else dict(patch_size=int(p))
     def _init_refine(self):
         hp = self.hparams
         if hp.prior_ckpt:   # the regressor's size comes from its checkpoint (stored, so `load_module` rebuilds it)

@@ -15,16 +15,19 @@ import argparse, platform, resource, statistics, sys, time
 from pathlib import Path
 import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from medsr_nb.core import get_profile       # noqa: E402
 from medsr_nb.training import build_module, MODELS       # noqa: E402
 from medsr_nb.restore import restore_slices, tile_dtype      # noqa: E402
 
-def build(name: str, size: str, tile: int, workdir: Path):
+def build(name: str, size: str, tile: int, workdir: Path, profile: str = 'quick', task: str = 'ct_dose25'):
+    "Model `name` as `profile`'s study builds it for `task` (e.g. the refiners' patch size), with random weights."
+    kw = {k: v for k, v in MODELS[name].cls.profile_kwargs(get_profile(profile), task).items() if k == 'patch_size'}
     if MODELS[name].cls.needs_prior:               # a refiner needs a U-Net checkpoint for f(y)
         ck = workdir/'unet.ckpt'
         if not ck.exists():
             torch.save({'hyper_parameters': {'name': 'unet', 'size': size}, 'state_dict': build_module('unet', size=size).state_dict()}, ck)
-        m = build_module(name, size=size, prior_ckpt=str(ck)); m.residual_scale.fill_(0.02)
-    else: m = build_module(name, size=size)
+        m = build_module(name, size=size, prior_ckpt=str(ck), **kw); m.residual_scale.fill_(0.02)
+    else: m = build_module(name, size=size, **kw)
     m.data_convention = dict(size=tile)
     return m.eval()
 
@@ -34,6 +37,7 @@ def main():
     ap.add_argument('--sizes', default='256,512')
     ap.add_argument('--nfe', type=int, default=4)
     ap.add_argument('--size', default='tiny', help='model size')
+    ap.add_argument('--profile', default='quick', help="the study profile whose architecture choices (the refiners' patch size for CT) the models take")
     ap.add_argument('--tile', type=int, default=64)
     ap.add_argument('--repeats', type=int, default=5)
     ap.add_argument('--precision', default='auto', choices=['auto', 'fp32', 'bf16'])
@@ -43,11 +47,11 @@ def main():
     work = Path(tempfile.mkdtemp())
     sizes = [int(s) for s in a.sizes.split(',')]
     hw = torch.cuda.get_device_name() if a.device.startswith('cuda') else f'{platform.processor() or platform.machine()} CPU'
-    print(f'device {a.device}: {hw}, {torch.get_num_threads()} threads; model size {a.size}, tile {a.tile}, NFE {a.nfe} for samplers, '
+    print(f'device {a.device}: {hw}, {torch.get_num_threads()} threads; model size {a.size} as profile {a.profile} builds it for CT, tile {a.tile}, NFE {a.nfe} for samplers, '
           f'batch 1; DiT/SiT tiles in {tile_dtype(a.device, a.precision) or torch.float32}; median of {a.repeats} runs')
     rows = {}
     for name in a.models.split(','):
-        m = build(name, a.size, a.tile, work).to(a.device)
+        m = build(name, a.size, a.tile, work, a.profile).to(a.device)
         nfe = a.nfe if m.is_diffusion else None
         rows[name] = {'nfe': nfe or 1}
         for s in sizes:
