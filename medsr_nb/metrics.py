@@ -9,22 +9,27 @@ from typing import Sequence
 import numpy as np
 import torch
 from torch import nn
-from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+from skimage.metrics import structural_similarity
 from pathlib import Path
 from .core import CT_RANGE, CT_DISPLAY_WINDOW, window_bounds, atomic_path
 from .pretrained import backbone_path, backbone_features
 
 # %% auto #0
-__all__ = ['psnr', 'ssim', 'to_hu', 'to_window', 'to_unit', 'image_metrics', 'lpips_status', 'LPIPS', 'evaluate_batch',
-           'summarize', 'summarize_frame', 'fmt_summary', 'mean_of_k', 'choose_operating_point', 'display_image',
-           'save_restored', 'load_restored']
+__all__ = ['psnr', 'batch_psnr', 'ssim', 'to_hu', 'to_window', 'to_unit', 'image_metrics', 'lpips_status', 'LPIPS',
+           'evaluate_batch', 'summarize', 'summarize_frame', 'fmt_summary', 'mean_of_k', 'choose_operating_point',
+           'display_image', 'save_restored', 'load_restored']
 
 # %% ../nbs/02f_metrics.ipynb #3627a85d
-def _as2d(x) -> np.ndarray:
-    "A float64 2-D NumPy array from a torch tensor / array of shape (H,W), (1,H,W) or (1,1,H,W)."
+def _as_f64(x) -> np.ndarray:
+    "A float64 NumPy array from a torch tensor or array, leading singleton axes dropped down to 2-D ((1,1,H,W) → (H,W))."
     if isinstance(x, torch.Tensor): x = x.detach().double().cpu().numpy()
     x = np.asarray(x, dtype=np.float64)
     while x.ndim > 2 and x.shape[0] == 1: x = x[0]
+    return x
+
+def _as2d(x) -> np.ndarray:
+    "A float64 2-D NumPy array from a torch tensor / array of shape (H,W), (1,H,W) or (1,1,H,W)."
+    x = _as_f64(x)
     if x.ndim != 2: raise ValueError(f"expected a single 2-D image, got shape {x.shape}")
     return x
 
@@ -34,9 +39,16 @@ def _check_range(data_range):
     return float(data_range)
 
 def psnr(pred, target, data_range: float) -> float:
-    "PSNR (dB) of `pred` against `target` for intensity range `data_range` (inf for identical images)."
-    dr = _check_range(data_range); p, t = _as2d(pred), _as2d(target)
-    with np.errstate(divide='ignore'): return float(peak_signal_noise_ratio(t, p, data_range=dr))
+    "PSNR (dB) of `pred` against `target` (NumPy or torch, one image or all pixels of a stack) for intensity range `data_range`; inf for identical images."
+    dr = _check_range(data_range); p, t = _as_f64(pred), _as_f64(target)
+    if p.shape != t.shape: raise ValueError(f"pred {p.shape} and target {t.shape} differ in shape")
+    # scikit-image's formula (`peak_signal_noise_ratio`), the field's reference, in float64
+    with np.errstate(divide='ignore'): return float(10 * np.log10(dr ** 2 / np.mean((t - p) ** 2, dtype=np.float64)))
+
+def batch_psnr(pred: torch.Tensor, target: torch.Tensor, data_range: float = 2.) -> torch.Tensor:
+    "`psnr` of each image of a batch (B, ...) as a tensor (B,) on the batch's device (for logging during training); data range 2 = the [-1, 1] model scale."
+    mse = (pred.double() - target.double()).pow(2).flatten(1).mean(1)
+    return (10 * torch.log10(_check_range(data_range) ** 2 / mse)).float()
 
 def ssim(pred, target, data_range: float) -> float:
     "SSIM of `pred` against `target` (7×7 uniform window) for intensity range `data_range`."

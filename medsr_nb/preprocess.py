@@ -7,10 +7,14 @@ from __future__ import annotations
 import math
 from pathlib import Path
 import numpy as np
-import SimpleITK as sitk
 import nibabel as nib
 from nibabel import orientations as nibo
 from .core import CT_RANGE, CT_DISPLAY_WINDOW, window_bounds
+
+def _sitk():
+    "SimpleITK, imported where N4 or resampling runs: importing the library (training, the study, `medsr-restore`) does not need it."
+    import SimpleITK
+    return SimpleITK
 
 # %% auto #0
 __all__ = ['hu_to_unit', 'unit_to_hu', 'apply_window', 'percentile_normalise', 'zscore', 'n4_bias_correct', 'to_canonical',
@@ -69,6 +73,7 @@ def n4_bias_correct(img, mask=None, shrink: int = 2, iters=(50, 50, 50, 50), ret
     "N4 bias-field correction of a 2D/3D magnitude image (NumPy in, float32 NumPy out)."
     a = np.asarray(img, dtype=np.float32)
     if not np.isfinite(a).all(): raise DataError('n4_bias_correct: image has NaN/Inf values')
+    sitk = _sitk()
     im = sitk.GetImageFromArray(a)
     mk = (sitk.OtsuThreshold(im, 0, 1, 200) if mask is None
           else sitk.GetImageFromArray(np.asarray(mask).astype(np.uint8)))
@@ -118,13 +123,14 @@ def dicom_affine(orientation, position, pixel_spacing, slice_vector) -> np.ndarr
     return np.diag([-1., -1., 1., 1.]) @ A   # LPS → RAS
 
 # %% ../nbs/01d_preprocess.ipynb #b9b47b8f
-_INTERP = {'linear': sitk.sitkLinear, 'nearest': sitk.sitkNearestNeighbor, 'bspline': sitk.sitkBSpline,
-           'label': sitk.sitkNearestNeighbor}
+_INTERP = {'linear': 'sitkLinear', 'nearest': 'sitkNearestNeighbor', 'bspline': 'sitkBSpline',
+           'label': 'sitkNearestNeighbor'}   # SimpleITK interpolator names
 
 def resample_to_spacing(image: sitk.Image, spacing=(1.0, 1.0, 1.0), interpolator: str = 'linear',
                         default_value: float = 0.0, antialias: bool = True) -> sitk.Image:
     "Resample a SimpleITK image to `spacing` (x, y, z mm) keeping its physical centre and direction."
     if interpolator not in _INTERP: raise ValueError(f"interpolator must be one of {list(_INTERP)}, not {interpolator!r}")
+    sitk = _sitk()
     dim = image.GetDimension()
     old_sp, old_sz = np.array(image.GetSpacing()), np.array(image.GetSize())
     new_sp = np.broadcast_to(np.asarray(spacing, float), (dim,)).copy()
@@ -134,12 +140,12 @@ def resample_to_spacing(image: sitk.Image, spacing=(1.0, 1.0, 1.0), interpolator
     D = np.array(image.GetDirection()).reshape(dim, dim)
     centre = np.array(image.TransformContinuousIndexToPhysicalPoint(((old_sz - 1) / 2).tolist()))
     origin = centre - D @ ((new_sz - 1) / 2 * new_sp)
-    nearest = _INTERP[interpolator] == sitk.sitkNearestNeighbor
+    nearest = _INTERP[interpolator] == 'sitkNearestNeighbor'
     src = image if nearest else sitk.Cast(image, sitk.sitkFloat32)
     if antialias and not nearest and (new_sp > old_sp).any():
         var = (np.maximum(new_sp**2 - old_sp**2, 0) / 4).tolist()   # σ ≈ ½·sqrt(new² − old²) mm per axis
         src = sitk.DiscreteGaussian(src, var, 32, 0.01, True)
-    return sitk.Resample(src, new_sz.tolist(), sitk.Transform(), _INTERP[interpolator], origin.tolist(),
+    return sitk.Resample(src, new_sz.tolist(), sitk.Transform(), getattr(sitk, _INTERP[interpolator]), origin.tolist(),
                          new_sp.tolist(), D.flatten().tolist(), float(default_value), src.GetPixelID())
 
 def array_to_sitk(vol, spacing_zyx=(1.0, 1.0, 1.0), origin_xyz=None) -> sitk.Image:
@@ -147,7 +153,7 @@ def array_to_sitk(vol, spacing_zyx=(1.0, 1.0, 1.0), origin_xyz=None) -> sitk.Ima
     sp = np.asarray(spacing_zyx, float)
     if not (np.isfinite(sp).all() and (sp > 0).all()):
         raise DataError(f'voxel spacing {tuple(float(s) for s in sp)} mm (z, y, x): every spacing must be finite and positive')
-    im = sitk.GetImageFromArray(np.asarray(vol))
+    im = _sitk().GetImageFromArray(np.asarray(vol))
     im.SetSpacing([float(s) for s in spacing_zyx[::-1]])
     if origin_xyz is not None: im.SetOrigin([float(o) for o in origin_xyz])
     return im
@@ -155,7 +161,7 @@ def array_to_sitk(vol, spacing_zyx=(1.0, 1.0, 1.0), origin_xyz=None) -> sitk.Ima
 def resample_volume(vol, spacing_zyx, new_spacing_zyx=(1.0, 1.0, 1.0), interpolator: str = 'linear', **kw):
     "Resample a (z, y, x) array from `spacing_zyx` to `new_spacing_zyx`; returns (array, spacing_zyx)."
     out = resample_to_spacing(array_to_sitk(vol, spacing_zyx), tuple(new_spacing_zyx)[::-1], interpolator, **kw)
-    return sitk.GetArrayFromImage(out), tuple(out.GetSpacing())[::-1]
+    return _sitk().GetArrayFromImage(out), tuple(out.GetSpacing())[::-1]
 
 # %% ../nbs/01d_preprocess.ipynb #d91b11ba
 def align_slices(a_positions, b_positions, tol_mm: float = 0.1, strict: bool = True, a_names=None, b_names=None,

@@ -7,7 +7,8 @@ from __future__ import annotations
 import math
 import torch, torch.nn.functional as F
 from fastcore.basics import patch
-from .dit import DiT, build_dit, _bcast, _randn
+from .dit import DiT, build_dit
+from .diffusion import _bcast, _randn
 
 # %% auto #0
 __all__ = ['Interpolant']

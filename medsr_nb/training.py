@@ -17,13 +17,14 @@ from lightning.pytorch.plugins.io import TorchCheckpointIO
 from torch.optim.swa_utils import AveragedModel
 from .core import N_TASKS, TASKS, CT_DISPLAY_WINDOW, Task, atomic_path, atomic_write_text, get_task, require_file
 from .datasets import file_sha256
-from .metrics import display_image
-from .dit import build_dit, GaussianDiffusion
+from .metrics import display_image, batch_psnr
+from .dit import build_dit
+from .diffusion import GaussianDiffusion
 from .baselines import build_unet, build_rrdbnet, build_discriminator, esrgan_loss, ESRGAN_CONFIGS
 
 # %% auto #0
-__all__ = ['MODELS', 'task_tensor', 'batch_psnr', 'sample_seed', 'ema_warmup_multi_avg_fn', 'RestorationModule', 'DiTModule',
-           'SiTModule', 'UNetModule', 'ESRGANModule', 'unet_weights', 'WithPrior', 'RefineModule', 'DiTRefineModule',
+__all__ = ['MODELS', 'task_tensor', 'sample_seed', 'ema_warmup_multi_avg_fn', 'RestorationModule', 'DiTModule', 'SiTModule',
+           'UNetModule', 'ESRGANModule', 'unet_weights', 'WithPrior', 'RefineModule', 'DiTRefineModule',
            'ResidualInput', 'SiTRefineModule', 'ModelSpec', 'build_module', 'CheckpointError', 'read_checkpoint',
            'sha256_path', 'AtomicCheckpointIO', 'fast_bf16', 'train_precision', 'fit', 'load_module', 'restore_batches',
            'rng_state', 'set_rng_state', 'StepBatchSampler', 'ResumableLoader', 'batches_done']
@@ -37,11 +38,6 @@ def task_tensor(task, batch: int, device=None) -> torch.Tensor:
     if t.numel() != batch: raise ValueError(f"got {t.numel()} task ids for a batch of {batch}")
     if (t < 0).any() or (t >= N_TASKS).any(): raise ValueError(f"task ids must be in 0..{N_TASKS-1}, got {t.tolist()}")
     return t.contiguous()
-
-def batch_psnr(pred: torch.Tensor, target: torch.Tensor, data_range: float = 2.) -> torch.Tensor:
-    "Per-image PSNR (B,) in dB of images in the [-1, 1] model scale (data range 2)."
-    mse = (pred.float() - target.float()).pow(2).flatten(1).mean(1).clamp_min(1e-12)
-    return 10*torch.log10(data_range**2/mse)
 
 def sample_seed(seed: int, k: int) -> int:
     "Seed of sample `k` of a restoration seeded `seed` (sample 0 uses `seed` itself; others are independent)."

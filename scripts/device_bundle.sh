@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepare `.gpu/` (git-ignored) for running the study on a lent GPU box that has torch/lightning/scikit-image but no
-# Jupyter, MONAI, lpips or nibabel and no network: Python 3.12 wheels of the missing pure-Python packages, a stub for
-# SimpleITK (a 52 MB wheel used only by N4/resampling, which the study never calls), the converted LPIPS AlexNet
+# Jupyter, MONAI, lpips or nibabel and no network: Python 3.12 wheels of the missing pure-Python packages (SimpleITK, a
+# 52 MB wheel, is not needed: only N4 and resampling import it, when called, and the study calls neither), the converted LPIPS AlexNet
 # weights (the 59 MB VGG16 file does not fit the 64 MiB transfer limit, so use esrgan_nopercep there), and
 # `.gpu/run.sh`, which runs the `gpu` profile with the in-process engine and returns the results (no checkpoints) in $OUT.
 # Usage: bash scripts/device_bundle.sh; then run `bash .gpu/run.sh` there with `.gpu` carried.
@@ -9,13 +9,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo '/.gpu/' >> .git/info/exclude
 grep -qx '/gpu_results/' .git/info/exclude 2>/dev/null || echo '/gpu_results/' >> .git/info/exclude
-mkdir -p .gpu/whl .gpu/stubs .gpu/torch/hub/checkpoints
+mkdir -p .gpu/whl .gpu/torch/hub/checkpoints
 for p in monai==1.6.1 lpips==0.1.4 nibabel==5.4.2 fastcore==1.14.5; do
   .venv/bin/python -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
     --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 --platform any -d .gpu/whl "$p"
 done
 cp "$(.venv/bin/python -c 'from medsr_nb.pretrained import backbone_path; print(backbone_path("alexnet"))')" .gpu/torch/hub/checkpoints/
-printf '# device-run stub: N4/resampling are never called by the study\ndef __getattr__(name): return 0\n' > .gpu/stubs/SimpleITK.py
 cat > .gpu/run.sh <<'RUN'
 #!/usr/bin/env bash
 # bash .gpu/run.sh --tasks ct_dose25 [run_study options]: the `gpu` profile's train + evaluate + segment for the tasks.
@@ -27,7 +26,7 @@ set -u
 PY=${PY:-python3}
 if [ -z "${SKIP_WHEELS:-}" ]; then
   $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .gpu/whl/*.whl || exit 1
-  export PYTHONPATH=/tmp/site:$PWD/.gpu/stubs:$PWD
+  export PYTHONPATH=/tmp/site:$PWD
 fi
 export TORCH_HOME=$PWD/.gpu/torch MEDSR_RESULTS=${MEDSR_RESULTS:-/tmp/gpu_results} MEDSR_DATA=${MEDSR_DATA:-/tmp/data} PYTHONUNBUFFERED=1
 nvidia-smi -L 2>/dev/null || echo 'no nvidia-smi'
