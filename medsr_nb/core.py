@@ -62,10 +62,9 @@ def require_file(path: str | Path, what: str = 'file', hint: str = '') -> Path:
 
 # %% ../nbs/00_core.ipynb #6559e03e
 def seed_everything(seed: int = 0) -> int:
-    "Seed `random`, NumPy and torch; returns the seed."
+    "Seed `random`, NumPy and torch; returns the seed. (Python's string hashing is fixed at interpreter start-up: nothing here reads it.)"
     import torch
     random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)
-    os.environ['PYTHONHASHSEED'] = str(seed)
     return seed
 
 def rng_for(seed: int, *keys: int) -> np.random.Generator:

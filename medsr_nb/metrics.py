@@ -73,11 +73,11 @@ def to_unit(x):
     return np.clip((np.asarray(x, dtype=np.float64) + 1)/2, 0, 1)
 
 def image_metrics(pred, target, modality: str) -> dict[str, float]:
-    "PSNR/SSIM of one [-1,1] image pair in the study's conventions for `modality` ('ct' or 'mri')."
+    "PSNR/SSIM of one [-1,1] image pair in the study's conventions for `modality` ('ct': HU, plus `psnr_win`/`ssim_win` in the abdomen window; 'mri': [0, 1] magnitude)."
     if modality == 'ct':
         ph, th, dr = to_hu(pred), to_hu(target), CT_RANGE[1] - CT_RANGE[0]
         pw, tw = to_window(pred), to_window(target)
-        return dict(psnr_hu=psnr(ph, th, data_range=dr), ssim_hu=ssim(ph, th, data_range=dr),
+        return dict(psnr=psnr(ph, th, data_range=dr), ssim=ssim(ph, th, data_range=dr),
                     psnr_win=psnr(pw, tw, data_range=1.0), ssim_win=ssim(pw, tw, data_range=1.0))
     if modality == 'mri':
         pu, tu = to_unit(pred), to_unit(target)

@@ -6,7 +6,6 @@
 from __future__ import annotations
 import math
 import torch, torch.nn.functional as F
-from fastcore.basics import patch
 from .dit import DiT, build_dit
 from .diffusion import _bcast, _randn
 
@@ -104,51 +103,52 @@ class Interpolant:
         out = self._net(net, xt, t, cond, task) / self.v_scale
         return F.mse_loss(out.float(), (w / self.v_scale).float())
 
+    @torch.no_grad()
+    def sample(self, net, cond: torch.Tensor, task: torch.Tensor, nfe: int | None = None,
+               method: str = 'euler', seed: int = 0, channels: int | None = None, x1_fn=None) -> torch.Tensor:
+        "Restore `cond` (B,C,H,W) by integrating from t=0 to 1 with exactly `nfe` network calls; result in [-1,1]. `x1_fn` (Euler only) maps each step's clean estimate to a corrected one (e.g. MRI data consistency)."
+        if method not in ('euler', 'heun', 'sde'): raise ValueError(f"method must be 'euler', 'heun' or 'sde', got {method!r}")
+        nfe = int(nfe or (10 if self.start == 'degraded' else 50))
+        if nfe < 1: raise ValueError(f"nfe must be ≥ 1, got {nfe}")
+        if method == 'sde' and self.start_noise <= 0: raise ValueError("the SDE sampler needs start_noise > 0")
+        if x1_fn is not None and method != 'euler': raise ValueError(f"x1_fn is applied by the Euler sampler only, not {method}")
+        if self.train_nfes and (method == 'heun' or nfe not in self.train_nfes):
+            raise ValueError(f"this model was trained for Euler/SDE steps at NFE {self.train_nfes}, not {method} at NFE {nfe}")
+        B, _, H, W = cond.shape
+        C = channels or getattr(net, 'out_channels', None) or cond.shape[1]
+        g = torch.Generator(cond.device).manual_seed(int(seed))
+        mu0 = self.start_mean(cond, C)
+        if self.start == 'degraded' and C != cond.shape[1]:
+            raise ValueError(f"start='degraded' needs out channels == cond channels ({C} vs {cond.shape[1]})")
+        x = self.start_sample(cond, _randn((B, C, H, W), g, cond))
+        v = lambda x, t: self._net(net, x, torch.full((B,), t, device=x.device), cond, task)
+        if method == 'heun':
+            plan = _heun_plan(nfe); ts = self.times(len(plan))
+            for i, kind in enumerate(plan):
+                h = ts[i + 1] - ts[i]; d1 = v(x, ts[i])
+                x = x + h * d1 if kind == 'euler' else x + h / 2 * (d1 + v(x + h * d1, ts[i + 1]))
+            return x.clamp(-1, 1)
+        ts = self.times(nfe)
+        for i in range(nfe):
+            t, h = ts[i], ts[i + 1] - ts[i]; d = v(x, t)
+            if method == 'sde':
+                a, s, da, ds = (float(c) for c in self.coeffs(torch.tensor(t, dtype=torch.float64)))
+                x0_hat = (da * x - a * d) / (da * s - a * ds)
+                x = x + h * (d - 0.5 * (x0_hat - mu0))
+                if i < nfe - 1: x = x + self.start_noise * math.sqrt(s * h) * _randn(x.shape, g, x)
+            else:
+                if x1_fn is None: x = x + h * d
+                else:   # split (x, v̂) into the clean estimate x̂1 and the start x̂0, correct x̂1, and move both to t + h
+                    a0, s0, da0, ds0 = (float(c) for c in self.coeffs(torch.tensor(t, dtype=torch.float64)))
+                    a1, s1 = (float(c) for c in self.coeffs(torch.tensor(t + h, dtype=torch.float64))[:2])
+                    x1 = (ds0 * x - s0 * d) / (ds0 * a0 - s0 * da0); x0 = (da0 * x - a0 * d) / (da0 * s0 - a0 * ds0)
+                    x = a1 * x1_fn(x1) + s1 * x0   # on the linear path without x1_fn this is exactly the Euler step
+        return x.clamp(-1, 1)
+
+
 # %% ../nbs/02b_sit.ipynb #ffc6387b
 def _heun_plan(nfe: int) -> list[str]:
     "Step kinds of a Heun sampler spending exactly `nfe` evaluations: [Euler if nfe even] + Heun steps + final Euler."
     even = nfe % 2 == 0
     return ['euler'] * even + ['heun'] * ((nfe - 1 - even) // 2) + ['euler']
 
-@patch
-@torch.no_grad()
-def sample(self: Interpolant, net, cond: torch.Tensor, task: torch.Tensor, nfe: int | None = None,
-            method: str = 'euler', seed: int = 0, channels: int | None = None, x1_fn=None) -> torch.Tensor:
-    "Restore `cond` (B,C,H,W) by integrating from t=0 to 1 with exactly `nfe` network calls; result in [-1,1]. `x1_fn` (Euler only) maps each step's clean estimate to a corrected one (e.g. MRI data consistency)."
-    if method not in ('euler', 'heun', 'sde'): raise ValueError(f"method must be 'euler', 'heun' or 'sde', got {method!r}")
-    nfe = int(nfe or (10 if self.start == 'degraded' else 50))
-    if nfe < 1: raise ValueError(f"nfe must be ≥ 1, got {nfe}")
-    if method == 'sde' and self.start_noise <= 0: raise ValueError("the SDE sampler needs start_noise > 0")
-    if x1_fn is not None and method != 'euler': raise ValueError(f"x1_fn is applied by the Euler sampler only, not {method}")
-    if self.train_nfes and (method == 'heun' or nfe not in self.train_nfes):
-        raise ValueError(f"this model was trained for Euler/SDE steps at NFE {self.train_nfes}, not {method} at NFE {nfe}")
-    B, _, H, W = cond.shape
-    C = channels or getattr(net, 'out_channels', None) or cond.shape[1]
-    g = torch.Generator(cond.device).manual_seed(int(seed))
-    mu0 = self.start_mean(cond, C)
-    if self.start == 'degraded' and C != cond.shape[1]:
-        raise ValueError(f"start='degraded' needs out channels == cond channels ({C} vs {cond.shape[1]})")
-    x = self.start_sample(cond, _randn((B, C, H, W), g, cond))
-    v = lambda x, t: self._net(net, x, torch.full((B,), t, device=x.device), cond, task)
-    if method == 'heun':
-        plan = _heun_plan(nfe); ts = self.times(len(plan))
-        for i, kind in enumerate(plan):
-            h = ts[i + 1] - ts[i]; d1 = v(x, ts[i])
-            x = x + h * d1 if kind == 'euler' else x + h / 2 * (d1 + v(x + h * d1, ts[i + 1]))
-        return x.clamp(-1, 1)
-    ts = self.times(nfe)
-    for i in range(nfe):
-        t, h = ts[i], ts[i + 1] - ts[i]; d = v(x, t)
-        if method == 'sde':
-            a, s, da, ds = (float(c) for c in self.coeffs(torch.tensor(t, dtype=torch.float64)))
-            x0_hat = (da * x - a * d) / (da * s - a * ds)
-            x = x + h * (d - 0.5 * (x0_hat - mu0))
-            if i < nfe - 1: x = x + self.start_noise * math.sqrt(s * h) * _randn(x.shape, g, x)
-        else:
-            if x1_fn is None: x = x + h * d
-            else:   # split (x, v̂) into the clean estimate x̂1 and the start x̂0, correct x̂1, and move both to t + h
-                a0, s0, da0, ds0 = (float(c) for c in self.coeffs(torch.tensor(t, dtype=torch.float64)))
-                a1, s1 = (float(c) for c in self.coeffs(torch.tensor(t + h, dtype=torch.float64))[:2])
-                x1 = (ds0 * x - s0 * d) / (ds0 * a0 - s0 * da0); x0 = (da0 * x - a0 * d) / (da0 * s0 - a0 * ds0)
-                x = a1 * x1_fn(x1) + s1 * x0   # on the linear path without x1_fn this is exactly the Euler step
-    return x.clamp(-1, 1)

@@ -14,7 +14,8 @@ from .metrics import summarize
 # %% auto #0
 __all__ = ['SAMPLE_SCANS', 'StudyPaths', 'as_list', 'as_dict', 'quality_keys', 'read_metrics', 'timing_table', 'summary_table',
            'markdown_table', 'study_hardware', 'summary_note', 'scored_names', 'segmentation_labels', 'dice_rows',
-           'dice_summary', 'replace_block', 'publish_block', 'transfer_geometry', 'transfer_sets', 'TaskEvaluation']
+           'dice_summary', 'replace_block', 'render_readme', 'publish_block', 'transfer_geometry', 'transfer_sets',
+           'TaskEvaluation']
 
 # %% ../nbs/02i_study.ipynb #d96de0fd
 @dataclass(frozen=True)
@@ -70,15 +71,16 @@ def as_dict(v: str | dict | None) -> dict:
 
 # %% ../nbs/02i_study.ipynb #15fa1228
 def quality_keys(modality: str) -> tuple[str, str]:
-    "The (PSNR, SSIM) columns of `metrics.image_metrics` that the study reports for `modality`: CT in HU, MRI on [0, 1]."
+    "The (PSNR, SSIM) columns of `metrics.image_metrics` that the study reports for `modality`: the same for both (CT in HU, MRI on [0, 1])."
     if modality not in ('ct', 'mri'): raise ValueError(f"unknown modality {modality!r}")
-    return ('psnr_hu', 'ssim_hu') if modality == 'ct' else ('psnr', 'ssim')
+    return ('psnr', 'ssim')
 
 def read_metrics(path: Path) -> pd.DataFrame:
     "A study CSV, or a FileNotFoundError naming it and the stage that writes it."
     if not Path(path).exists():
         raise FileNotFoundError(f"{path}: not found — run the stage that writes it first (evaluate: <task>.csv, segment: _dice, time: _timing)")
-    return pd.read_csv(path)
+    # CSVs written before CT's HU scores were named like MRI's carry them as psnr_hu / ssim_hu
+    return pd.read_csv(path).rename(columns={'psnr_hu': 'psnr', 'ssim_hu': 'ssim'})
 
 def timing_table(paths: StudyPaths, tasks) -> pd.DataFrame | None:
     "The `time` stage's rows of every task (model, ms_per_slice, repeats, slices, threads, ...), or None where it did not run."
@@ -195,22 +197,27 @@ def replace_block(text: str, key: str, block: str) -> str:
     anchor = '<!-- results:end -->'
     return text.replace(anchor, f'{start}\n{block}\n{end}\n{anchor}')
 
-def publish_block(key: str, block: str, root: Path | None = None) -> list[Path]:
-    "Write `block` under `key` into the README and the docs home page (`nbs/index.ipynb`) of the project at `root`; returns the files written."
+def render_readme(root: Path | None = None) -> Path:
+    "`README.md` of the project at `root` rendered from `nbs/index.ipynb`, its one source (what `make readme` runs: nbconvert to Markdown); written atomically."
+    from nbconvert import MarkdownExporter   # the `study` extra
     root = Path(root) if root is not None else project_root()
-    readme, nbp, written = root/'README.md', root/'nbs'/'index.ipynb', []
-    if readme.exists():
-        with atomic_path(readme) as tmp: tmp.write_text(replace_block(readme.read_text(), key, block))
-        written.append(readme)
-    if nbp.exists():
-        nb = json.loads(nbp.read_text())
-        for c in nb['cells']:
-            src = ''.join(c['source']) if isinstance(c['source'], list) else c['source']
-            if c['cell_type'] == 'markdown' and '<!-- results:end -->' in src:
-                c['source'] = replace_block(src, key, block).splitlines(keepends=True)
-        with atomic_path(nbp) as tmp: tmp.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n')
-        written.append(nbp)
-    return written
+    body, _ = MarkdownExporter().from_filename(str(root/'nbs'/'index.ipynb'))
+    with atomic_path(root/'README.md') as tmp: tmp.write_text(body)
+    return root/'README.md'
+
+def publish_block(key: str, block: str, root: Path | None = None) -> list[Path]:
+    "Write `block` under `key` into the docs home page `nbs/index.ipynb` of the project at `root` and render the README from it (`render_readme`); returns the files written."
+    root = Path(root) if root is not None else project_root()
+    nbp = root/'nbs'/'index.ipynb'
+    if not nbp.exists(): return []   # an installed package: no docs home, no README to publish into
+    nb = json.loads(nbp.read_text())
+    for c in nb['cells']:
+        src = ''.join(c['source']) if isinstance(c['source'], list) else c['source']
+        if c['cell_type'] == 'markdown' and '<!-- results:end -->' in src:
+            c['source'] = replace_block(src, key, block).splitlines(keepends=True)
+    with atomic_path(nbp) as tmp: tmp.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n')
+    return [nbp, render_readme(root)]
+
 
 # %% ../nbs/02i_study.ipynb #0b1403c9
 SAMPLE_SCANS: dict[str, tuple[str, ...]] = {   # task → its real sample scans' folders in the shared data folder

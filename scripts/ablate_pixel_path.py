@@ -12,13 +12,13 @@ profile's few-step budget, so the variants are compared at equal cost; nothing i
 import argparse, json, sys, time
 from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-import numpy as np, torch  # noqa: E402
-from torch.utils.data import DataLoader  # noqa: E402
-from medsr_nb.core import get_profile, get_task, results_dir, seed_everything, atomic_write_text, require_file  # noqa: E402
-from medsr_nb.io import study_datasets  # noqa: E402
-from medsr_nb.training import MODELS, build_module, fit, load_module, restore_batches  # noqa: E402
-from medsr_nb.metrics import evaluate_batch, LPIPS, mean_of_k  # noqa: E402
+import numpy as np, torch
+from torch.utils.data import DataLoader
+from medsr_nb.core import get_profile, get_task, results_dir, seed_everything, atomic_write_text, require_file
+from medsr_nb.io import study_datasets
+from medsr_nb.training import MODELS, build_module, fit, load_module, restore_batches
+from medsr_nb.metrics import evaluate_batch, LPIPS, mean_of_k
+from medsr_nb.study import quality_keys
 
 VARIANTS = {'patch 4, linear embed/head (DiT)': dict(patch_size=4, stem_channels=0, pixel_head=False),
             'patch 4, conv stem + head': dict(patch_size=4, stem_channels=32, pixel_head=True),
@@ -44,7 +44,7 @@ def main():
     train = DataLoader(ds['train'], batch_size=cfg['batch_size'], shuffle=True, drop_last=True)
     stack = lambda d, k: torch.stack([d[i][k] for i in range(len(d))])
     x, y = stack(ds['test'], 'input'), stack(ds['test'], 'target')
-    lp, key = LPIPS(), ('psnr_hu', 'ssim_hu') if t.modality == 'ct' else ('psnr', 'ssim')
+    lp, key = LPIPS(), quality_keys(t.modality)
     mean = lambda rows, k: float(np.mean([r[k] for r in rows]))
     lines = [f'| variant | params | s/step | PSNR (mean of {a.samples}) ↑ | SSIM (mean of {a.samples}) ↑ | PSNR (1 sample) | LPIPS (1 sample) ↓ |',
              '|---|---|---|---|---|---|---|']

@@ -14,10 +14,9 @@ one warm-up run. DiT/SiT tiles run in bf16 where the CPU/GPU has it (`--precisio
 import argparse, platform, resource, statistics, sys, time
 from pathlib import Path
 import torch
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from medsr_nb.core import get_profile       # noqa: E402
-from medsr_nb.training import build_module, MODELS       # noqa: E402
-from medsr_nb.restore import restore_slices, tile_dtype      # noqa: E402
+from medsr_nb.core import get_profile     
+from medsr_nb.training import build_module, MODELS     
+from medsr_nb.restore import restore_slices, tile_dtype    
 
 def build(name: str, size: str, tile: int, workdir: Path, profile: str = 'quick', task: str = 'ct_dose25'):
     "Model `name` as `profile`'s study builds it for `task` (e.g. the refiners' patch size), with random weights."

@@ -24,6 +24,7 @@ cat > .gpu/run.sh <<'RUN'
 # which a warm device keeps between calls (the checkout is replaced by each call's copy): a second call resumes there.
 set -u
 PY=${PY:-python3}
+export PYTHONPATH=$PWD   # the checkout's medsr_nb (the box has no editable install)
 if [ -z "${SKIP_WHEELS:-}" ]; then
   $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .gpu/whl/*.whl || exit 1
   export PYTHONPATH=/tmp/site:$PWD

@@ -24,11 +24,10 @@ training resumes from its last checkpoint. Executed notebooks and markers are wr
 import argparse, json, os, sys, tempfile, time, traceback
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from medsr_nb.core import (get_profile, results_dir, data_dir, shared_data_dir, atomic_path, atomic_write_json, get_task,  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent   # the checkout: notebooks in nbs/; the library is the installed medsr_nb
+from medsr_nb.core import (get_profile, results_dir, data_dir, shared_data_dir, atomic_path, atomic_write_json, get_task,
                            study_name, sweep_temporaries, folder_lock, scrub_notebook, REAL_SOURCES, SOURCES)
-from medsr_nb.study import StudyPaths, SAMPLE_SCANS  # noqa: E402
+from medsr_nb.study import StudyPaths, SAMPLE_SCANS
 
 STAGES = ('train', 'evaluate', 'segment', 'transfer', 'time', 'report')
 
@@ -41,7 +40,7 @@ def execute_inprocess(src: Path, dst: Path, params: dict):
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     nb = json.loads(src.read_text())
-    ns = {'__name__': '__main__'}
+    ns, pyplot_show = {'__name__': '__main__'}, plt.show   # plt.show collects a cell's figures while it runs, then is put back
     for c in nb['cells']:
         if c['cell_type'] != 'code': continue
         code = ''.join(c['source']) if isinstance(c['source'], list) else c['source']
@@ -61,6 +60,7 @@ def execute_inprocess(src: Path, dst: Path, params: dict):
                 if last is not None: result = eval(compile(ast.Expression(last.value), src.name, 'eval'), ns)
                 show()
         finally:
+            plt.show = pyplot_show
             c['outputs'] = [{'output_type': 'stream', 'name': 'stdout', 'text': buf.getvalue()}] if buf.getvalue() else []
             c['outputs'] += [{'output_type': 'display_data', 'metadata': {}, 'data': {'image/png': base64.b64encode(f).decode()}} for f in figs]
             if result is not None:   # the cell's value, in the mimetypes a notebook viewer renders
@@ -269,34 +269,35 @@ def run(a, cfg, overrides, stages, tasks, models, res, study, data):
         run_parallel(a, tasks, per_task, models, transfer_tasks if 'transfer' in stages else [])
         per_task = []
     paths = StudyPaths(study, res)
+    ov, models = json.loads(overrides), list(models)   # passed to the notebooks as a dict and lists, not strings
     plan = []   # (notebook, executed copy, parameters, run_nb options): counted first, for "stage k of n" and the ETA
     for task in (tasks if per_task else []):
         if 'train' in per_task:
             for model in models:
                 plan.append(('03_train.ipynb', paths.executed('train', task, model),
-                             dict(model=model, task=task, profile=a.profile, seed=a.seed, overrides=overrides, **data), kw))
+                             dict(model=model, task=task, profile=a.profile, seed=a.seed, overrides=ov, **data), kw))
         if 'evaluate' in per_task:
             plan.append(('04_evaluate.ipynb', paths.executed('evaluate', task),
-                         dict(task=task, profile=a.profile, models=','.join(models), seed=a.seed, overrides=overrides, **data), kw))
+                         dict(task=task, profile=a.profile, models=models, seed=a.seed, overrides=ov, **data), kw))
         if 'segment' in per_task:
             plan.append(('05_segment.ipynb', paths.executed('segment', task),
-                         dict(task=task, profile=a.profile, models=','.join(models), seed=a.seed, overrides=overrides, **data), kw))
+                         dict(task=task, profile=a.profile, models=models, seed=a.seed, overrides=ov, **data), kw))
     if 'transfer' in stages and transfer_tasks:   # a --child job: one task's restorations, its notebook beside its runs
         out = paths.executed('transfer', transfer_tasks[0] if a.child else None)
         plan.append(('07_transfer.ipynb', out,
-                     dict(profile=a.profile, tasks=','.join(transfer_tasks), models=','.join(models), seed=a.seed,
-                          overrides=overrides, shared=str(shared_data_dir())), dict(force=True, engine=a.engine)))
+                     dict(profile=a.profile, tasks=list(transfer_tasks), models=models, seed=a.seed,
+                          overrides=ov, shared=str(shared_data_dir())), dict(force=True, engine=a.engine)))
     if 'time' in stages and not a.child:   # after every other stage, so nothing else shares the machine while it times
-        plan.append(('time', None, dict(tasks=','.join(tasks)), dict(force=a.force)))
+        plan.append(('time', None, dict(tasks=list(tasks)), dict(force=a.force)))
     if 'report' in stages:
         plan.append(('06_report.ipynb', paths.executed('report'),
-                     dict(profile=a.profile, tasks=','.join(tasks), models=','.join(models), overrides=overrides,
+                     dict(profile=a.profile, tasks=list(tasks), models=models, overrides=ov,
                           source=a.source), dict(force=True, engine=a.engine)))
     ran, t0 = [], time.time()
     for i, (nb, out, params, opts) in enumerate(plan):
         el = time.time() - t0
         eta = f', ETA ≈ {el / i * (len(plan) - i) / 60:.0f} min' if i else ''
-        print(f'[study] stage {i + 1}/{len(plan)}: {nb} {params.get("task", params.get("tasks", ""))} {params.get("model", "")}'
+        print(f'[study] stage {i + 1}/{len(plan)}: {nb} {params.get("task") or ",".join(params.get("tasks", []))} {params.get("model", "")}'
               f' (elapsed {el / 60:.1f} min{eta})', flush=True)
         ran.append(time_stage(paths, tasks, models, **opts) if nb == 'time' else run_nb(nb, out, params, **opts))
     if not all(ran): print('[study] some study notebooks do not exist yet; ran what exists')
