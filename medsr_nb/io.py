@@ -11,8 +11,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 from .core import get_task, CT_DISPLAY_WINDOW, rng_for, require_file, atomic_path, atomic_write_json, data_dir, REAL_SOURCES
-from .preprocess import (DataError, MissingDataError, hu_to_unit, percentile_normalise, canonical_zyx,
-                                 zyx_to_ras, dicom_affine, align_slices)
+from .core import DataError, MissingDataError
+from .intensity import hu_to_unit, percentile_normalise
+from .preprocess import canonical_zyx, zyx_to_ras, dicom_affine, align_slices
 from .physics import fft2c, ifft2c, fastmri_mask, mri_undersample, kspace_truncate, bicubic_down_up, ct_insert_noise
 _all_ = ['DataError', 'MissingDataError']   # re-exported: `from medsr_nb.io import DataError`
 

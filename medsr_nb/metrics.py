@@ -12,12 +12,13 @@ from torch import nn
 from skimage.metrics import structural_similarity
 from pathlib import Path
 from .core import CT_RANGE, CT_DISPLAY_WINDOW, window_bounds, atomic_path
+from .intensity import to_hu, to_window, to_unit   # the scoring scales (float64), beside the data path's
 from .pretrained import backbone_path, backbone_features
 
 # %% auto #0
-__all__ = ['psnr', 'batch_psnr', 'ssim', 'to_hu', 'to_window', 'to_unit', 'image_metrics', 'lpips_status', 'LPIPS',
-           'evaluate_batch', 'summarize', 'summarize_frame', 'fmt_summary', 'mean_of_k', 'choose_operating_point',
-           'display_image', 'save_restored', 'load_restored']
+__all__ = ['psnr', 'batch_psnr', 'ssim', 'image_metrics', 'lpips_status', 'LPIPS', 'evaluate_batch', 'summarize',
+           'summarize_frame', 'fmt_summary', 'mean_of_k', 'choose_operating_point', 'display_image', 'save_restored',
+           'load_restored']
 
 # %% ../nbs/02f_metrics.ipynb #3627a85d
 def _as_f64(x) -> np.ndarray:
@@ -56,22 +57,6 @@ def ssim(pred, target, data_range: float) -> float:
     return float(structural_similarity(t, p, data_range=dr))
 
 # %% ../nbs/02f_metrics.ipynb #bd70406c
-def to_hu(x):
-    "Model scale [-1, 1] → HU (clipped to `CT_RANGE`)."
-    lo, hi = CT_RANGE
-    if isinstance(x, torch.Tensor): x = x.detach().double().cpu().numpy()
-    return np.clip(lo + (np.asarray(x, dtype=np.float64) + 1)/2*(hi - lo), lo, hi)
-
-def to_window(x, level: float = CT_DISPLAY_WINDOW[0], width: float = CT_DISPLAY_WINDOW[1]):
-    "Model scale [-1, 1] CT → display window (`level`, `width` in HU) mapped to [0, 1]."
-    lo, hi = window_bounds(level, width)
-    return np.clip((to_hu(x) - lo)/(hi - lo), 0, 1)
-
-def to_unit(x):
-    "Model scale [-1, 1] → [0, 1] (clipped)."
-    if isinstance(x, torch.Tensor): x = x.detach().double().cpu().numpy()
-    return np.clip((np.asarray(x, dtype=np.float64) + 1)/2, 0, 1)
-
 def image_metrics(pred, target, modality: str) -> dict[str, float]:
     "PSNR/SSIM of one [-1,1] image pair in the study's conventions for `modality` ('ct': HU, plus `psnr_win`/`ssim_win` in the abdomen window; 'mri': [0, 1] magnitude)."
     if modality == 'ct':

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from .core import CT_RANGE, get_task, Task
 from .phantoms import ct_phantom, mri_phantom
-from .preprocess import hu_to_unit, unit_to_hu, percentile_normalise
+from .intensity import hu_to_unit, unit_to_hu, percentile_normalise
 
 # %% auto #0
 __all__ = ['FBP_FILTERS', 'MU_WATER', 'CT_I0', 'CT_ELECTRONIC_STD', 'CT_FILTER', 'MRI_NOISE_STD', 'parallel_angles', 'radon_t',

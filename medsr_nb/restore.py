@@ -11,7 +11,9 @@ from torch import nn
 from monai.inferers import sliding_window_inference
 from monai.transforms import DivisiblePad
 from .core import get_task, atomic_path, require_file
-from .preprocess import DataError, hu_to_unit, unit_to_hu, zyx_to_ras
+from .core import DataError
+from .intensity import hu_to_unit, unit_to_hu
+from .preprocess import zyx_to_ras
 from .io import read_volume, save_nifti
 from .training import load_module, RestorationModule, fast_bf16, restore_batches
 
