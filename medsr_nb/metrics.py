@@ -200,21 +200,19 @@ def display_image(x, modality: str) -> np.ndarray:
     if modality == 'mri': return to_unit(x)
     raise ValueError(f"unknown modality {modality!r}; expected 'ct' or 'mri'")
 
-def save_restored(path, images: dict[str, torch.Tensor], label: torch.Tensor, chosen_nfe: dict[str, int],
-                  chosen_samples: dict[str, int] | None = None):
-    "Atomically save a task's test `images` (name → tensor in [-1, 1]; must hold 'input' and 'target') as float16, `label` as uint8, with each model's chosen NFE and K."
+def save_restored(path, images: dict[str, torch.Tensor], label: torch.Tensor):
+    "Atomically save a task's test `images` (name → tensor in [-1, 1]; must hold 'input' and 'target') as float16 and `label` as uint8 (each model's chosen NFE and K are in the evaluation CSV: `study.chosen_settings`)."
     missing = {'input', 'target'} - set(images)
     if missing: raise KeyError(f"images must include {sorted(missing)}")
     if label.min() < 0 or label.max() > 255: raise ValueError("labels must lie in 0..255 to be stored as uint8")
     with atomic_path(path) as tmp:
-        torch.save({'label': label.to(torch.uint8), 'chosen_nfe': {k: int(v) for k, v in chosen_nfe.items()},
-                    'chosen_samples': {k: int(v) for k, v in (chosen_samples or {}).items()},
-                    **{k: v.detach().cpu().half() for k, v in images.items()}}, tmp)
+        torch.save({'label': label.to(torch.uint8), **{k: v.detach().cpu().half() for k, v in images.items()}}, tmp)
 
 def load_restored(path) -> dict:
     "What `save_restored` wrote, with images back in float32 and `label` as int64."
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"{path}: no restored test images; run 04_evaluate for this task first")
-    r = {'chosen_samples': {}, **torch.load(path, weights_only=True)}
+    # files written before the evaluation CSV became the one record of the chosen NFE and K also hold them: dropped
+    r = {k: v for k, v in torch.load(path, weights_only=True).items() if k not in ('chosen_nfe', 'chosen_samples')}
     return {k: v.long() if k == 'label' else v.float() if torch.is_tensor(v) and v.is_floating_point() else v
             for k, v in r.items()}

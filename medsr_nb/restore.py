@@ -117,11 +117,12 @@ def time_restore(module: RestorationModule, x: torch.Tensor, task, nfe: int | No
     for _ in range(repeats): tm.timed_run()
     return tm.result()
 
-def time_study(run_root: Path, models: list[str], out_csv: Path, n: int = 4, repeats: int = 5, device: str | None = None,
-               min_run_s: float = 0.2):
+def time_study(run_root: Path, models: list[str], out_csv: Path, chosen: dict[str, tuple[int, int]], n: int = 4, repeats: int = 5,
+               device: str | None = None, min_run_s: float = 0.2):
     """Time each model of a task's study folder `run_root` (checkpoints, `restored.pt` from 04_evaluate) on `n` test
-    slices at its chosen NFE and K, as `time_restore` does but in rounds: every round times each model once, so a
-    host that slows down for a while slows every model alike instead of one; write `out_csv` atomically, return the rows."""
+    slices at its `chosen` (NFE, K) (`study.chosen_settings` of the evaluation CSV), as `time_restore` does but in
+    rounds: every round times each model once, so a host that slows down for a while slows every model alike instead
+    of one; write `out_csv` atomically, return the rows."""
     import pandas as pd
     from medsr_nb.metrics import load_restored
     r = load_restored(run_root/'restored.pt')
@@ -130,9 +131,9 @@ def time_study(run_root: Path, models: list[str], out_csv: Path, n: int = 4, rep
     timers, setting = {}, {}
     for name in models:
         ck = run_root/name/'checkpoints'/'last.ckpt'
-        if name not in r['chosen_nfe'] or not ck.exists(): continue   # not trained or not evaluated: nothing to time
+        if name not in chosen or not ck.exists(): continue   # not trained or not evaluated: nothing to time
         module = load_module(ck).to(dev).eval()
-        nfe, k = setting[name] = r['chosen_nfe'][name], r['chosen_samples'].get(name, 1)
+        nfe, k = setting[name] = chosen[name]
         timers[name] = _RunTimer(lambda m=module, nfe=nfe, k=k: restore_batches(m, x, run_root.name, nfe, 32, 0, k), len(x), dev == 'cuda', min_run_s)
         timers[name].warm_up()
     for _ in range(repeats):

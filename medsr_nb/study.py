@@ -12,10 +12,10 @@ from .core import results_dir, study_name, get_task, atomic_path, project_root, 
 from .metrics import summarize
 
 # %% auto #0
-__all__ = ['SAMPLE_SCANS', 'StudyPaths', 'as_list', 'as_dict', 'quality_keys', 'read_metrics', 'timing_table', 'summary_table',
-           'markdown_table', 'study_hardware', 'summary_note', 'scored_names', 'segmentation_labels', 'dice_rows',
-           'dice_summary', 'replace_block', 'render_readme', 'publish_block', 'transfer_geometry', 'transfer_sets',
-           'TaskEvaluation']
+__all__ = ['SAMPLE_SCANS', 'StudyPaths', 'as_list', 'as_dict', 'quality_keys', 'chosen_settings', 'read_metrics', 'timing_table',
+           'summary_table', 'markdown_table', 'study_hardware', 'summary_note', 'scored_names', 'segmentation_labels',
+           'dice_rows', 'dice_summary', 'replace_block', 'render_readme', 'publish_block', 'transfer_geometry',
+           'transfer_sets', 'TaskEvaluation']
 
 # %% ../nbs/02i_study.ipynb #d96de0fd
 @dataclass(frozen=True)
@@ -74,6 +74,10 @@ def quality_keys(modality: str) -> tuple[str, str]:
     "The (PSNR, SSIM) columns of `metrics.image_metrics` that the study reports for `modality`: the same for both (CT in HU, MRI on [0, 1])."
     if modality not in ('ct', 'mri'): raise ValueError(f"unknown modality {modality!r}")
     return ('psnr', 'ssim')
+
+def chosen_settings(metrics: pd.DataFrame) -> dict[str, tuple[int, int]]:
+    "Each model's operating point (NFE, K) from a task's evaluation CSV (`read_metrics`): its `chosen` rows, the one record of what validation chose."
+    return {name: (int(g.nfe.iloc[0]), int(g.samples.iloc[0])) for name, g in metrics[metrics.chosen].groupby('model', sort=False)}
 
 def read_metrics(path: Path) -> pd.DataFrame:
     "A study CSV, or a FileNotFoundError naming it and the stage that writes it."

@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent   # the checkout: notebooks in nbs/; the library is the installed medsr_nb
 from medsr_nb.core import (get_profile, results_dir, data_dir, shared_data_dir, atomic_path, atomic_write_json, get_task,
                            study_name, sweep_temporaries, folder_lock, scrub_notebook, REAL_SOURCES, SOURCES)
-from medsr_nb.study import StudyPaths, SAMPLE_SCANS
+from medsr_nb.study import StudyPaths, SAMPLE_SCANS, chosen_settings, read_metrics
 
 STAGES = ('train', 'evaluate', 'segment', 'transfer', 'time', 'report')
 
@@ -247,7 +247,7 @@ def time_stage(paths, tasks, models, force=False):
         out, src = paths.metrics(t, 'timing'), paths.restored(t)
         if not src.exists(): print(f'[study] time: {t} has no restored test images yet (run evaluate first); skipped'); continue
         if not force and out.exists() and out.stat().st_mtime >= src.stat().st_mtime: print(f'[study] time: {out.name} is up to date'); continue
-        time_study(paths.task_dir(t), models, out)
+        time_study(paths.task_dir(t), models, out, chosen_settings(read_metrics(paths.metrics(t))))
     return True
 
 def run(a, cfg, overrides, stages, tasks, models, res, study, data):
