@@ -17,7 +17,7 @@ __all__ = ['FBP_FILTERS', 'MU_WATER', 'CT_I0', 'CT_ELECTRONIC_STD', 'CT_FILTER',
            'fbp_filter', 'fbp_t', 'fov_mask', 'hu_to_mu', 'mu_to_hu', 'ct_default_I0', 'water_cylinder', 'ct_project',
            'ct_noisy_projection', 'ct_reconstruct', 'ct_simulate', 'ct_pair', 'ct_insert_noise', 'uniform_roi_noise',
            'fft2c', 'ifft2c', 'fastmri_mask', 'mri_undersample', 'kspace_truncate', 'bicubic_down_up', 'make_pair',
-           'fft2c_t', 'ifft2c_t', 'data_consistency', 'degradation_rows', 'plot_degradations']
+           'data_consistency', 'degradation_rows', 'plot_degradations']
 
 # %% ../nbs/01b_physics.ipynb #867ad7d6
 def parallel_angles(n_angles: int) -> np.ndarray:
@@ -203,13 +203,19 @@ def uniform_roi_noise(qd, fd, lo: float = 0., hi: float = 100., k: int = 9, erod
     return float(((qd - fd) / np.sqrt(2))[mask].std()), mask
 
 # %% ../nbs/01b_physics.ipynb #c238d2bc
-def fft2c(x: np.ndarray) -> np.ndarray:
-    "Centred orthonormal 2D FFT over the last two axes."
-    return np.fft.fftshift(np.fft.fft2(np.fft.ifftshift(x, axes=(-2, -1)), norm='ortho'), axes=(-2, -1))
+def _fft_of(x):
+    "The FFT module for `x` (`torch.fft` for a tensor, `numpy.fft` for an array) and its keyword for the last two axes."
+    return (torch.fft, dict(dim=(-2, -1))) if isinstance(x, torch.Tensor) else (np.fft, dict(axes=(-2, -1)))
 
-def ifft2c(k: np.ndarray) -> np.ndarray:
-    "Centred orthonormal inverse 2D FFT over the last two axes."
-    return np.fft.fftshift(np.fft.ifft2(np.fft.ifftshift(k, axes=(-2, -1)), norm='ortho'), axes=(-2, -1))
+def fft2c(x):
+    "Centred orthonormal 2D FFT over the last two axes, of a NumPy array or a torch tensor (the type is kept)."
+    f, ax = _fft_of(x)
+    return f.fftshift(f.fft2(f.ifftshift(x, **ax), norm='ortho'), **ax)
+
+def ifft2c(k):
+    "Centred orthonormal inverse 2D FFT over the last two axes, of a NumPy array or a torch tensor (the type is kept)."
+    f, ax = _fft_of(k)
+    return f.fftshift(f.ifft2(f.ifftshift(k, **ax), norm='ortho'), **ax)
 
 def fastmri_mask(n_cols: int, acceleration: float, center_fraction: float, kind: str = 'random',
                  rng: np.random.Generator | None = None) -> np.ndarray:
@@ -297,22 +303,14 @@ def make_pair(task: str | Task, rng: np.random.Generator, size: int = 256, contr
     return out if t.modality == 'ct' or t.kind != 'acc' else dict(out, **meas)
 
 # %% ../nbs/01b_physics.ipynb #9e0f4428
-def fft2c_t(x: torch.Tensor) -> torch.Tensor:
-    "Centred orthonormal 2D FFT over the last two axes (torch)."
-    return torch.fft.fftshift(torch.fft.fft2(torch.fft.ifftshift(x, dim=(-2, -1)), norm='ortho'), dim=(-2, -1))
-
-def ifft2c_t(k: torch.Tensor) -> torch.Tensor:
-    "Centred orthonormal inverse 2D FFT over the last two axes (torch)."
-    return torch.fft.fftshift(torch.fft.ifft2(torch.fft.ifftshift(k, dim=(-2, -1)), norm='ortho'), dim=(-2, -1))
-
 def data_consistency(x: torch.Tensor, kspace: torch.Tensor, weight: float = 1., real: bool = True,
                      complex_out: bool = False) -> torch.Tensor:
     "Project model-scale MRI images `x` (…,H,W) in [−1,1] onto measured `kspace` (same shape, zero where not sampled): sampled entries ← (1−`weight`)·estimate + `weight`·measurement; then the real part (`real`: a real-valued object, as the phantoms) or the magnitude."
     if kspace.shape[-2:] != x.shape[-2:]: raise ValueError(f"k-space {tuple(kspace.shape)} and image {tuple(x.shape)} differ in size")
-    k = fft2c_t(((x.float() + 1) / 2).to(torch.complex64))
+    k = fft2c(((x.float() + 1) / 2).to(torch.complex64))
     sampled = (kspace != 0).any(-2, keepdim=True)            # the measured columns (phase-encoding lines)
     k = torch.where(sampled, (1 - weight) * k + weight * kspace.to(k.dtype), k)
-    img = ifft2c_t(k)
+    img = ifft2c(k)
     return img if complex_out else ((img.real if real else img.abs()) * 2 - 1).clamp(-1, 1)
 
 # %% ../nbs/01b_physics.ipynb #93c733d9
