@@ -27,7 +27,8 @@ class TiledNet(nn.Module):
     "Evaluate `net(x, t, cond, task)` (or `net(x)`) on overlapping `tile`² windows blended with Gaussian weights; with `dtype`, the windows run through a copy of `net` cast to it."
     def __init__(self, net: nn.Module, tile: int, overlap: float = 0.125, sw_batch_size: int | None = None, dtype: torch.dtype | None = None):
         super().__init__()   # sw_batch_size (windows per network call) None: 16 on a CPU (the 81 windows of a 512² slice
-        # through `dit_refine`'s network: 239 / 210 / 221 / 303 ms at 8 / 16 / 32 / 81 per call on 2 cores, median of 4), 64 on a GPU (one image's windows at a time left an H200 launch-bound: 3.6 s per 512² slice at K = 8, NFE 4)
+        # through `dit_refine`'s network: 239 / 210 / 221 / 303 ms at 8 / 16 / 32 / 81 per call on 2 cores, median of 4),
+        # 64 on a GPU (one image's windows at a time left an H200 launch-bound: 3.6 s per 512² slice at K = 8, NFE 4)
         self.net, self.tile, self.overlap, self.sw, self.dtype = net, int(tile), float(overlap), sw_batch_size, dtype
         self.out_channels = getattr(net, 'out_channels', None)
         # a bf16 copy rather than autocast, which casts activations to bf16 and back around every layer: a 512² slice at

@@ -167,11 +167,11 @@ def main():
     study = study_name(a.profile, a.source)
     data = dict(source=a.source, data_root=str(Path(a.data_root).resolve()) if a.data_root else '')
     print(f'[study] {study}: profile={a.profile} source={a.source} tasks={tasks} models={models} overrides={overrides} results={res}')
-    if a.child: return run(a, cfg, overrides, stages, tasks, models, res, study, data)
+    if a.child: return run(a, cfg, ov, stages, tasks, models, res, study, data)
     lock = folder_lock(res, 'study', wait=a.wait)   # one study per results folder: a second one is refused (or waits)
     try: lock.__enter__()
     except RuntimeError as e: sys.exit(f'[study] {e}')
-    try: run(a, cfg, overrides, stages, tasks, models, res, study, data)
+    try: run(a, cfg, ov, stages, tasks, models, res, study, data)
     finally: lock.__exit__(None, None, None)
 
 def stage_jobs(tasks: list, models: list, stages: list, transfer_tasks: list = ()) -> dict:
@@ -250,7 +250,7 @@ def time_stage(paths, tasks, models, force=False):
         time_study(paths.task_dir(t), models, out, chosen_settings(read_metrics(paths.metrics(t))))
     return True
 
-def run(a, cfg, overrides, stages, tasks, models, res, study, data):
+def run(a, cfg, ov, stages, tasks, models, res, study, data):
     # a run killed hard (SIGKILL, power loss) can leave hidden temporaries of atomic writes (targets are never partial);
     # only those whose writing process is gone are removed, so a cache build in flight elsewhere keeps its files
     if not a.child:
@@ -269,7 +269,7 @@ def run(a, cfg, overrides, stages, tasks, models, res, study, data):
         run_parallel(a, tasks, per_task, models, transfer_tasks if 'transfer' in stages else [])
         per_task = []
     paths = StudyPaths(study, res)
-    ov, models = json.loads(overrides), list(models)   # passed to the notebooks as a dict and lists, not strings
+    models = list(models)   # the notebooks get lists and the overrides dict `ov`, not strings
     plan = []   # (notebook, executed copy, parameters, run_nb options): counted first, for "stage k of n" and the ETA
     for task in (tasks if per_task else []):
         if 'train' in per_task:
