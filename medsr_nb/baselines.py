@@ -8,11 +8,13 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
+from .intensity import unit_to_zero_one
 
 # %% auto #0
-__all__ = ['UNET_CONFIGS', 'RRDB_CONFIGS', 'DISC_CONFIGS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'ESRGAN_CONFIGS', 'ResidualUNet',
-           'build_unet', 'ResidualDenseBlock', 'RRDB', 'RRDBNet', 'build_rrdbnet', 'VGGStyleDiscriminator',
-           'build_discriminator', 'd_loss', 'g_loss', 'vgg_layer_names', 'PerceptualLoss', 'ESRGANLoss', 'esrgan_loss']
+__all__ = ['UNET_CONFIGS', 'RRDB_CONFIGS', 'DISC_CONFIGS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'ESRGAN_CONFIGS', 'TaskChannel',
+           'ResidualUNet', 'build_unet', 'ResidualDenseBlock', 'RRDB', 'RRDBNet', 'build_rrdbnet',
+           'VGGStyleDiscriminator', 'build_discriminator', 'd_loss', 'g_loss', 'vgg_layer_names', 'PerceptualLoss',
+           'ESRGANLoss', 'esrgan_loss']
 
 # %% ../nbs/02d_baselines.ipynb #caf31c0a
 def _size_key(size: str) -> str:
@@ -27,20 +29,34 @@ UNET_CONFIGS: dict[str, tuple[int, ...]] = {
     'B':    (64, 64, 128, 256, 512, 64),
 }
 
+class TaskChannel(nn.Module):
+    "The level conditioning of the regressors: a learned constant per task appended to the image as one more input channel (`n_tasks` = 0: the image alone)."
+    def __init__(self, n_tasks: int = 0):
+        super().__init__(); self.n_tasks = int(n_tasks)
+        self.emb = nn.Embedding(self.n_tasks, 1) if self.n_tasks else None
+    @property
+    def channels(self) -> int: return 1 if self.n_tasks else 0
+    def forward(self, x: torch.Tensor, task: torch.Tensor | None = None) -> torch.Tensor:
+        if self.emb is None: return x
+        if task is None: raise ValueError(f"this network is conditioned on the task ({self.n_tasks} tasks): pass `task`")
+        c = self.emb(torch.as_tensor(task, device=x.device).reshape(-1).expand(len(x)))
+        return torch.cat([x, c.to(x.dtype)[:, :, None, None].expand(-1, -1, *x.shape[-2:])], 1)
+
 class ResidualUNet(nn.Module):
-    "MONAI `BasicUNet` (2D) predicting the restored image as a residual over its input."
+    "MONAI `BasicUNet` (2D) predicting the restored image as a residual over its input; with `n_tasks`, told the task (`TaskChannel`)."
     def __init__(self, features: tuple[int, ...] = UNET_CONFIGS['tiny'], in_ch: int = 1, out_ch: int = 1,
-                 zero_init: bool = True, norm: str = 'batch'):
+                 zero_init: bool = True, norm: str = 'batch', n_tasks: int = 0):
         super().__init__()
         from monai.networks.nets import BasicUNet
         if norm not in ('batch', 'instance'): raise ValueError(f"norm must be 'batch' or 'instance', got {norm!r}")
-        self.unet = BasicUNet(spatial_dims=2, in_channels=in_ch, out_channels=out_ch, features=tuple(features),
+        self.task_channel = TaskChannel(n_tasks)
+        self.unet = BasicUNet(spatial_dims=2, in_channels=in_ch + self.task_channel.channels, out_channels=out_ch, features=tuple(features),
                               norm=('batch', {}) if norm == 'batch' else ('instance', {'affine': True}))
         if zero_init: nn.init.zeros_(self.unet.final_conv.weight); nn.init.zeros_(self.unet.final_conv.bias)
     def forward(self, x: torch.Tensor, task: torch.Tensor | None = None) -> torch.Tensor:
-        "Restore `x` (B,1,H,W); `task` is accepted for a uniform call signature and ignored."
+        "Restore `x` (B,1,H,W); `task` (ids) is used when the network was built with `n_tasks`, else ignored."
         if x.shape[-1] % 16 or x.shape[-2] % 16: raise ValueError(f"U-Net input must be a multiple of 16, got {tuple(x.shape[-2:])}")
-        return x + self.unet(x)
+        return x + self.unet(self.task_channel(x, task))
 
 def build_unet(size: str = 'tiny', **kw) -> ResidualUNet:
     "The residual U-Net of a named size ('tiny', 'S', 'B')."
@@ -83,11 +99,12 @@ class RRDB(nn.Module):
 class RRDBNet(nn.Module):
     "ESRGAN's RRDB generator working grid to grid (no upsampling), optionally as a residual over its input."
     def __init__(self, in_ch: int = 1, out_ch: int = 1, nf: int = 64, nb: int = 23, gc: int = 32,
-                 residual: bool = True):
+                 residual: bool = True, n_tasks: int = 0):
         super().__init__()
         if residual and in_ch != out_ch: raise ValueError("residual=True needs in_ch == out_ch")
         self.residual = residual
-        self.conv_first = nn.Conv2d(in_ch, nf, 3, 1, 1)
+        self.task_channel = TaskChannel(n_tasks)
+        self.conv_first = nn.Conv2d(in_ch + self.task_channel.channels, nf, 3, 1, 1)
         self.body = nn.Sequential(*[RRDB(nf, gc) for _ in range(nb)])
         self.conv_body = nn.Conv2d(nf, nf, 3, 1, 1)
         self.conv_hr = nn.Conv2d(nf, nf, 3, 1, 1)
@@ -95,8 +112,8 @@ class RRDBNet(nn.Module):
         self.lrelu = nn.LeakyReLU(0.2, inplace=True)
         if residual: nn.init.zeros_(self.conv_last.weight); nn.init.zeros_(self.conv_last.bias)
     def forward(self, x: torch.Tensor, task: torch.Tensor | None = None) -> torch.Tensor:
-        "Restore `x` (B,C,H,W), any H, W; `task` is accepted for a uniform call signature and ignored."
-        feat = self.conv_first(x)
+        "Restore `x` (B,C,H,W), any H, W; `task` (ids) is used when the network was built with `n_tasks`, else ignored."
+        feat = self.conv_first(self.task_channel(x, task))
         feat = feat + self.conv_body(self.body(feat))
         out = self.conv_last(self.lrelu(self.conv_hr(feat)))
         return x + out if self.residual else out
@@ -187,7 +204,7 @@ class PerceptualLoss(nn.Module):
         super()._apply(fn, *args, **kw); self._net._apply(fn, *args, **kw); return self
     def features(self, x: torch.Tensor) -> torch.Tensor:
         "VGG features of images `x` (B,1,H,W) in [-1, 1]."
-        x = ((x + 1)/2).expand(-1, 3, -1, -1) if x.shape[1] == 1 else (x + 1)/2
+        x = unit_to_zero_one(x); x = x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x
         return self._net.eval()((x - self.mean)/self.std)
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         with torch.no_grad(): ft = self.features(target)

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['TASKS', 'N_TASKS', 'CT_RANGE', 'CT_DISPLAY_WINDOW', 'MAYO_PIXEL_MM', 'PROFILES', 'SOURCES', 'REAL_SOURCES',
+__all__ = ['TASKS', 'N_TASKS', 'MULTI', 'CT_RANGE', 'CT_DISPLAY_WINDOW', 'MAYO_PIXEL_MM', 'PROFILES', 'SOURCES', 'REAL_SOURCES',
            'project_root', 'data_dir', 'results_dir', 'shared_data_dir', 'DataError', 'MissingDataError',
            'require_file', 'seed_everything', 'rng_for', 'atomic_path', 'atomic_write_text', 'atomic_write_json',
-           'sweep_temporaries', 'folder_lock', 'scrub_notebook', 'Task', 'get_task', 'window_bounds', 'get_profile',
-           'DataSource', 'study_name']
+           'sweep_temporaries', 'folder_lock', 'scrub_notebook', 'Task', 'get_task', 'group_tasks', 'multi_family',
+           'window_bounds', 'get_profile', 'DataSource', 'study_name']
 
 # %% ../nbs/00_core.ipynb #fd403469
 def project_root(start: str | Path | None = None) -> Path:
@@ -162,6 +162,10 @@ class Task:
         if self.kind == 'dose': return f"CT at {self.level:g}× dose"
         if self.kind == 'acc': return f"MRI {self.level:g}× accelerated (centre {self.center_fraction:g})"
         return f"MRI ×{self.level:g} super-resolution (k-space truncation)"
+    @property
+    def group(self) -> str:
+        "The tasks one `<model>_multi` model serves together: same modality and degradation, any level (e.g. 'ct_dose')."
+        return f'{self.modality}_{self.kind}'
 
 TASKS: dict[str, Task] = {t.name: t for t in [
     Task('ct_dose50', 0, 'ct', 'dose', 0.5), Task('ct_dose25', 1, 'ct', 'dose', 0.25), Task('ct_dose10', 2, 'ct', 'dose', 0.1),
@@ -174,6 +178,18 @@ def get_task(name: str | Task) -> Task:
     if isinstance(name, Task): return name
     if name not in TASKS: raise KeyError(f"unknown task {name!r}; choose one of {', '.join(TASKS)}")
     return TASKS[name]
+
+def group_tasks(group: str) -> list[str]:
+    "The tasks of a level group (`Task.group`, e.g. 'ct_dose' → ct_dose50, ct_dose25, ct_dose10), in task-id order."
+    out = [t.name for t in sorted(TASKS.values(), key=lambda t: t.id) if t.group == group]
+    if not out: raise KeyError(f"unknown task group {group!r}; choose one of {', '.join(sorted({t.group for t in TASKS.values()}))}")
+    return out
+
+MULTI = '_multi'   # `<family>_multi`: one model of `family` trained on every level of a task group (training.MODELS)
+
+def multi_family(model: str) -> str | None:
+    "The family of a multi-level model name ('sit_refine_multi' → 'sit_refine'); None for a per-task model."
+    return model[:-len(MULTI)] if model.endswith(MULTI) else None
 
 # %% ../nbs/00_core.ipynb #20bfcfcf
 CT_RANGE = (-1000.0, 1000.0)   # HU mapped to [-1, 1]
@@ -192,30 +208,35 @@ def window_bounds(level: float, width: float) -> tuple[float, float]:
 # refine_patch: the predict-and-refine DiT's patch size per modality (training.RefineModule.profile_kwargs); absent: the
 # model size's. CT 8 on CPUs: the same ct_dose25 quality as patch 4 and 1.7× faster at 512² (scripts/ablate_pixel_path.py,
 # results/tables/ablation_pixel_path_*.md); MRI keeps 4, where 8 cost 0.28 dB on mri_acc4.
+# multi: {task group: [families]}: every level of the group (`Task.group`) joins the study with those families trained
+# per level, and one `<family>_multi` each, trained on all its levels at once and told the level (`study.study_plan`).
+# quick: the CT dose levels with the U-Net and both refiners (ESRGAN, the slowest to train, on ct_dose25 only), for time
 MAYO_PIXEL_MM = 0.7421875   # pixel size of the Mayo L506 sample scans: the geometry the CT noise is calibrated at
 PROFILES: dict[str, dict] = {
     'smoke': dict(size=32, n_train=16, n_val=4, n_test=4, model_size='tiny', max_steps=12, batch_size=4,
                   nfes=[1, 2], samples=[1, 2], max_nfe=2, seg_steps=10, seg_lr=3e-3, esrgan_crop=None, tasks=['ct_dose25', 'mri_acc4'],
                   models=['unet', 'esrgan', 'dit', 'sit_deg', 'dit_refine', 'sit_refine'],
-                  ct_native=dict(matrix=128, pixel_mm=None, train_slices=4, eval_crops=2), precision=None, refine_patch=dict(ct=8)),
+                  ct_native=dict(matrix=128, pixel_mm=None, train_slices=4, eval_crops=2), precision=None, refine_patch=dict(ct=8),
+                  multi={'ct_dose': ['unet', 'sit_refine']}),
     # quick: 2 CPU cores; the NFE grid stops at its max_nfe, the ablation sit_deg runs in `full` only, and ESRGAN trains
     # on random esrgan_crop² patches (as in its paper; 4× cheaper per step at 32² of 64²), all for time
     'quick': dict(size=64, n_train=384, n_val=32, n_test=32, model_size='tiny', max_steps=500, batch_size=16,
                   nfes=[1, 2, 3, 4], samples=[1, 4, 8], max_nfe=4, seg_steps=600, seg_lr=3e-3, esrgan_crop=32,
                   tasks=['ct_dose25', 'mri_acc4'], models=['unet', 'esrgan', 'dit_refine', 'sit_refine'],
                   ct_native=dict(matrix=512, pixel_mm=MAYO_PIXEL_MM, train_slices=64, eval_crops=4), precision='auto',
-                  refine_patch=dict(ct=8)),
+                  refine_patch=dict(ct=8), multi={'ct_dose': ['unet', 'dit_refine', 'sit_refine']}),
     # one lent GPU, both tasks in one 10-minute device call (`scripts/device_bundle.sh`, --jobs 4): train, evaluate,
     # segment, time; CT at the real geometry as in `quick`, 128 training slices at 512²
     'gpu':   dict(size=128, n_train=1024, n_val=48, n_test=32, model_size='S/4', max_steps=1000, batch_size=32,
                   nfes=[1, 2, 3, 4], samples=[1, 4, 8], max_nfe=4, seg_steps=1000, seg_lr=1e-3, esrgan_crop=64,
                   tasks=['ct_dose25', 'mri_acc4'], models=['unet', 'dit_refine', 'sit_refine'],
-                  ct_native=dict(matrix=512, pixel_mm=MAYO_PIXEL_MM, train_slices=128, eval_crops=4), precision=None),
+                  ct_native=dict(matrix=512, pixel_mm=MAYO_PIXEL_MM, train_slices=128, eval_crops=4), precision=None, multi=None),
     'full':  dict(size=256, n_train=4000, n_val=200, n_test=200, model_size='S', max_steps=20000, batch_size=32,
                   nfes=[1, 2, 3, 4, 10, 25, 50], samples=[1, 4, 8], max_nfe=10, seg_steps=4000, seg_lr=1e-3, esrgan_crop=128,
                   models=['unet', 'esrgan', 'dit', 'sit', 'sit_deg', 'dit_refine', 'sit_refine'],
                   tasks=['ct_dose50', 'ct_dose25', 'ct_dose10', 'mri_acc4', 'mri_acc8', 'mri_sr2', 'mri_sr4'],
-                  ct_native=dict(matrix=512, pixel_mm=MAYO_PIXEL_MM, train_slices=1000, eval_crops=2), precision='auto'),
+                  ct_native=dict(matrix=512, pixel_mm=MAYO_PIXEL_MM, train_slices=1000, eval_crops=2), precision='auto',
+                  multi={'ct_dose': ['unet', 'esrgan', 'dit_refine', 'sit_refine'], 'mri_acc': ['unet', 'esrgan', 'dit_refine', 'sit_refine']}),
 }
 
 def get_profile(name: str, **overrides) -> dict:

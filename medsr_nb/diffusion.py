@@ -20,8 +20,14 @@ def _randn(shape, g: torch.Generator, like: torch.Tensor) -> torch.Tensor:
 
 class GaussianDiffusion:
     "DDPM with a `num_timesteps` schedule: v- or ε-prediction training loss and DDPM/DDIM samplers with exact NFE."
-    def __init__(self, num_timesteps: int = 1000, schedule: str = 'linear_beta', prediction: str = 'v',
-                 clip_x0: bool = True, train_nfes: tuple[int, ...] | None = None, **schedule_args):
+    def __init__(self,
+                 num_timesteps: int = 1000, # T, the length of the training schedule
+                 schedule: str = 'linear_beta', # MONAI noise schedule name, e.g. 'linear_beta', 'scaled_linear_beta'
+                 prediction: str = 'v', # 'v' or 'eps'
+                 clip_x0: bool = True, # clip the x0 estimate to [-1, 1] while sampling
+                 train_nfes: tuple[int, ...] | None = None, # train on the timesteps these NFEs visit; None: all T
+                 **schedule_args, # passed to the schedule (beta_start, beta_end, …)
+                ):
         from monai.networks.schedulers import NoiseSchedules
         if prediction not in ('v', 'eps'): raise ValueError(f"prediction must be 'v' or 'eps', got {prediction!r}")
         s = NoiseSchedules[schedule](num_train_timesteps=num_timesteps, **schedule_args)

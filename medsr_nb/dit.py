@@ -84,9 +84,19 @@ class FinalLayer(nn.Module):
 # %% ../nbs/02a_dit.ipynb #114ac874
 class DiT(nn.Module):
     "Conditional DiT: (noisy x_t, float t, degraded cond, task id) → prediction with `out_channels` channels."
-    def __init__(self, in_channels: int = 1, cond_channels: int = 1, out_channels: int = 1, patch_size: int = 2,
-                 hidden_size: int = 384, depth: int = 12, num_heads: int = 6, mlp_ratio: float = 4.,
-                 n_tasks: int = N_TASKS, stem_channels: int = 0, pixel_head: bool = False):
+    def __init__(self,
+                 in_channels: int = 1, # channels of the noisy state x_t
+                 cond_channels: int = 1, # channels of the degraded image
+                 out_channels: int = 1, # channels predicted
+                 patch_size: int = 2, # side of a transformer token in pixels
+                 hidden_size: int = 384, # token width
+                 depth: int = 12, # transformer blocks
+                 num_heads: int = 6, # attention heads
+                 mlp_ratio: float = 4., # MLP width / `hidden_size`
+                 n_tasks: int = N_TASKS, # task embeddings (the degradation the model is told about)
+                 stem_channels: int = 0, # conv stem width before patchify; 0: none
+                 pixel_head: bool = False, # add a full-resolution conv head on the stem (the pixel path)
+                ):
         super().__init__()
         self.in_channels, self.cond_channels, self.out_channels = in_channels, cond_channels, out_channels
         self.patch_size, self.hidden_size, self.n_tasks = patch_size, hidden_size, n_tasks

@@ -8,7 +8,8 @@ import numpy as np
 from .core import CT_RANGE, CT_DISPLAY_WINDOW, window_bounds, DataError
 
 # %% auto #0
-__all__ = ['hu_to_unit', 'unit_to_hu', 'apply_window', 'percentile_normalise', 'zscore', 'to_hu', 'to_window', 'to_unit']
+__all__ = ['hu_to_unit', 'unit_to_hu', 'zero_one_to_unit', 'unit_to_zero_one', 'apply_window', 'percentile_normalise', 'zscore',
+           'to_hu', 'to_window', 'to_unit']
 
 # %% ../nbs/00b_intensity.ipynb #34efa9de
 def _is_torch(x) -> bool: return type(x).__module__.startswith('torch')
@@ -26,6 +27,14 @@ def unit_to_hu(u, lo_hi: tuple[float, float] = CT_RANGE):
     "Model scale [-1, 1] → HU; the inverse of `hu_to_unit` inside `lo_hi`."
     lo, hi = lo_hi
     return (_float(u) + 1.0) * ((hi - lo) / 2.0) + lo
+
+def zero_one_to_unit(x):
+    "[0, 1] (an MRI magnitude over its scale, a display image) → model scale [-1, 1], not clipped; keeps NumPy/torch and dtype."
+    return x * 2 - 1
+
+def unit_to_zero_one(u):
+    "Model scale [-1, 1] → [0, 1], not clipped (the inverse of `zero_one_to_unit`); keeps NumPy/torch and dtype."
+    return (u + 1) / 2
 
 def apply_window(hu, level: float = CT_DISPLAY_WINDOW[0], width: float = CT_DISPLAY_WINDOW[1]):
     "Display window: HU in [level-width/2, level+width/2] → [0, 1], clipped."

@@ -12,7 +12,7 @@ import torch
 from torch.utils.data import Dataset
 from .core import get_task, CT_DISPLAY_WINDOW, rng_for, require_file, atomic_path, atomic_write_json, data_dir, REAL_SOURCES
 from .core import DataError, MissingDataError
-from .intensity import hu_to_unit, percentile_normalise
+from .intensity import hu_to_unit, percentile_normalise, zero_one_to_unit
 from .preprocess import canonical_zyx, zyx_to_ras, dicom_affine, align_slices
 from .physics import fft2c, ifft2c, fastmri_mask, mri_undersample, kspace_truncate, bicubic_down_up, ct_insert_noise
 _all_ = ['DataError', 'MissingDataError']   # re-exported: `from medsr_nb.io import DataError`
@@ -483,7 +483,7 @@ class FastMRISlices(Dataset):
         path, s = self.items[i]
         meta = dict(modality='mri', source=path, slice=s, index=i, spacing_mm=float('nan'), scale=scale,
                     mask_kind=self.mask_kind, sampled_fraction=float(mask.mean()), has_label=False)
-        return dict(input=torch.from_numpy(2 * x - 1)[None], target=torch.from_numpy(2 * y - 1)[None],
+        return dict(input=torch.from_numpy(zero_one_to_unit(x))[None], target=torch.from_numpy(zero_one_to_unit(y))[None],
                     label=torch.zeros(y.shape, dtype=torch.int64), task=torch.tensor(self.task.id, dtype=torch.int64), meta=meta)
 
 # %% ../nbs/01e_io.ipynb #bd6d62a2
@@ -604,7 +604,7 @@ class BraTSSlices(Dataset):
         meta = dict(modality='mri', source=c['images'][self.contrast], case=c['case'], contrast=self.contrast, slice=z,
                     index=i, spacing_mm=sp * img.shape[-1] / (self.size or img.shape[-1]),
                     scale=scale, sampled_fraction=frac, has_label=c['seg'] is not None)
-        return dict(input=torch.from_numpy(2 * x - 1)[None], target=torch.from_numpy(2 * y - 1)[None], label=lab,
+        return dict(input=torch.from_numpy(zero_one_to_unit(x))[None], target=torch.from_numpy(zero_one_to_unit(y))[None], label=lab,
                     task=torch.tensor(self.task.id, dtype=torch.int64), meta=meta)
 
 # %% ../nbs/01e_io.ipynb #5b81bf9c
@@ -690,7 +690,7 @@ class VolumeSlices(Dataset):
             img = np.ascontiguousarray(np.maximum(vol[z], 0), np.float32)
             yn, scale = percentile_normalise(_crop_resize(torch.from_numpy(img), None, self.size).numpy(), clip=False)
             xn, frac = mri_degrade(yn, t, rng, self.mask_kind, self.noise_std)
-            x, y = np.clip(xn, 0, 1) * 2 - 1, np.clip(yn, 0, 1) * 2 - 1
+            x, y = zero_one_to_unit(np.clip(xn, 0, 1)), zero_one_to_unit(np.clip(yn, 0, 1))
             meta.update(spacing_mm=float(sp[2]) * img.shape[-1] / (self.size or img.shape[-1]), scale=scale, sampled_fraction=frac)
         x, y = (torch.from_numpy(np.asarray(a, np.float32))[None] for a in (x, y))
         return dict(input=x, target=y, label=torch.zeros(y.shape[-2:], dtype=torch.int64),
@@ -775,9 +775,12 @@ def real_dataset(source: str, task: str, root=None, size: int | None = None, see
         ds = FastMRISlices(root, task=t.name, crop=size or 320, seed=seed); return ds, [f for f, _ in ds.items]
     ds = BraTSSlices(root, task=t.name, size=size, seed=seed); return ds, [ds.cases[ci]['case'] for ci, _ in ds.items]
 
-def study_datasets(profile: dict, task: str, source: str = 'synthetic', root=None, seed: int = 0,
+def study_datasets(profile: dict, task: str | list[str], source: str = 'synthetic', root=None, seed: int = 0,
                    split_path=None, progress: bool = True, **kw) -> dict[str, Dataset]:
-    "Train/val/test datasets of `task` for a study `profile`: the embedded phantoms, or real data split by patient."
+    "Train/val/test datasets of `task` for a study `profile`: the embedded phantoms, or real data split by patient; a list of tasks (a multi-level model's) → each split concatenated over them, every item keeping its own task id."
+    if not isinstance(task, str):
+        parts = [study_datasets(profile, t, source, root, seed, split_path, progress, **kw) for t in task]
+        return {s: torch.utils.data.ConcatDataset([p[s] for p in parts]) for s in ('train', 'val', 'test')}
     if source == 'synthetic':
         from medsr_nb.datasets import profile_datasets
         return profile_datasets(profile, task, seed=seed, progress=progress, **kw)

@@ -57,7 +57,10 @@ def ssim(pred, target, data_range: float) -> float:
     return float(structural_similarity(t, p, data_range=dr))
 
 # %% ../nbs/02f_metrics.ipynb #bd70406c
-def image_metrics(pred, target, modality: str) -> dict[str, float]:
+def image_metrics(pred, # restored image on [-1, 1] (NumPy or torch, any shape)
+                  target, # full-quality image on [-1, 1]
+                  modality: str, # 'ct' (HU over `CT_RANGE`, plus the abdomen window) or 'mri' ([0, 1] magnitude)
+                 ) -> dict[str, float]: # psnr, ssim (and psnr_win, ssim_win for CT)
     "PSNR/SSIM of one [-1,1] image pair in the study's conventions for `modality` ('ct': HU, plus `psnr_win`/`ssim_win` in the abdomen window; 'mri': [0, 1] magnitude)."
     if modality == 'ct':
         ph, th, dr = to_hu(pred), to_hu(target), CT_RANGE[1] - CT_RANGE[0]

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from .core import CT_RANGE, get_task, Task
 from .phantoms import ct_phantom, mri_phantom
-from .intensity import hu_to_unit, unit_to_hu, percentile_normalise
+from .intensity import hu_to_unit, unit_to_hu, percentile_normalise, zero_one_to_unit, unit_to_zero_one
 
 # %% auto #0
 __all__ = ['FBP_FILTERS', 'MU_WATER', 'CT_I0', 'CT_ELECTRONIC_STD', 'CT_FILTER', 'MRI_NOISE_STD', 'parallel_angles', 'radon_t',
@@ -269,9 +269,18 @@ def bicubic_down_up(image: np.ndarray, factor: int) -> np.ndarray:
 # %% ../nbs/01b_physics.ipynb #1ca0678b
 MRI_NOISE_STD = 0.01
 
-def make_pair(task: str | Task, rng: np.random.Generator, size: int = 256, contrast: str = 't2',
-              bias_field: bool = False, noise_std: float = MRI_NOISE_STD, mask_kind: str = 'random',
-              sr_method: str = 'kspace', device=None, pixel_mm: float | None = None, **ct_kw) -> dict:
+def make_pair(task: str | Task, # a task name (`core.TASKS`) or a `Task`
+              rng: np.random.Generator, # every random draw (phantom, noise, mask) comes from it
+              size: int = 256, # side of the square images in pixels
+              contrast: str = 't2', # MRI contrast: 't1' or 't2'
+              bias_field: bool = False, # MRI: multiply by a smooth random bias field
+              noise_std: float = MRI_NOISE_STD, # MRI: std of the complex Gaussian k-space noise, in the phantom's magnitude units
+              mask_kind: str = 'random', # MRI undersampling mask: 'random' or 'equispaced' (fastMRI)
+              sr_method: str = 'kspace', # MRI super-resolution: 'kspace' truncation or 'bicubic' down/up
+              device = None, # torch device of the CT projector (None: CPU)
+              pixel_mm: float | None = None, # pixel size in mm; None: the phantom's field of view / `size`
+              **ct_kw, # CT only: passed to `ct_pair` (I0, n_angles, electronic_std, filter_name)
+             ) -> dict: # dict(input, target, label, meta[, kspace])
     "One synthetic example for `task`: dict(input, target float32 (size,size) in [−1,1], label uint8, meta, and for undersampled MRI the measured `kspace`); `pixel_mm` defaults to the phantom's FOV / size."
     t = get_task(task)
     meta = dict(task=t.name, task_id=t.id, kind=t.kind, level=float(t.level))
@@ -295,7 +304,7 @@ def make_pair(task: str | Task, rng: np.random.Generator, size: int = 256, contr
         else: raise ValueError(f"unknown MRI task kind {t.kind!r}")
         y, s = percentile_normalise(img, 99.5)
         x, _ = percentile_normalise(deg, ref=s)
-        x, y = x * 2 - 1, y * 2 - 1
+        x, y = zero_one_to_unit(x), zero_one_to_unit(y)
         meta.update(modality='mri', source='phantom', spacing_mm=pm['pixel_mm'], contrast=contrast,
                     bias_field=bool(bias_field), noise_std=float(noise_std), scale=s, tumour=pm['tumour'], **extra)
         if t.kind == 'acc': meas = dict(kspace=(kspace / s).astype(np.complex64))   # in the target's magnitude units
@@ -303,15 +312,19 @@ def make_pair(task: str | Task, rng: np.random.Generator, size: int = 256, contr
     return out if t.modality == 'ct' or t.kind != 'acc' else dict(out, **meas)
 
 # %% ../nbs/01b_physics.ipynb #9e0f4428
-def data_consistency(x: torch.Tensor, kspace: torch.Tensor, weight: float = 1., real: bool = True,
-                     complex_out: bool = False) -> torch.Tensor:
+def data_consistency(x: torch.Tensor, # (…,H,W) MRI estimate on the model scale [-1, 1]
+                     kspace: torch.Tensor, # (…,H,W) measured centred k-space, zero where not sampled
+                     weight: float = 1., # 1: replace the sampled entries; < 1: blend (noisy measurements)
+                     real: bool = True, # keep the real part (real-valued objects, the phantoms); False: the magnitude
+                     complex_out: bool = False, # return the complex image instead
+                    ) -> torch.Tensor: # the projected image, on [-1, 1] unless `complex_out`
     "Project model-scale MRI images `x` (…,H,W) in [−1,1] onto measured `kspace` (same shape, zero where not sampled): sampled entries ← (1−`weight`)·estimate + `weight`·measurement; then the real part (`real`: a real-valued object, as the phantoms) or the magnitude."
     if kspace.shape[-2:] != x.shape[-2:]: raise ValueError(f"k-space {tuple(kspace.shape)} and image {tuple(x.shape)} differ in size")
-    k = fft2c(((x.float() + 1) / 2).to(torch.complex64))
+    k = fft2c(unit_to_zero_one(x.float()).to(torch.complex64))
     sampled = (kspace != 0).any(-2, keepdim=True)            # the measured columns (phase-encoding lines)
     k = torch.where(sampled, (1 - weight) * k + weight * kspace.to(k.dtype), k)
     img = ifft2c(k)
-    return img if complex_out else ((img.real if real else img.abs()) * 2 - 1).clamp(-1, 1)
+    return img if complex_out else zero_one_to_unit(img.real if real else img.abs()).clamp(-1, 1)
 
 # %% ../nbs/01b_physics.ipynb #93c733d9
 def degradation_rows(size: int = 256, seed: int = 0, contrast: str = 't2') -> list[tuple[str, np.ndarray, np.ndarray, str]]:
@@ -334,7 +347,7 @@ def plot_degradations(rows, ct_window: tuple[float, float] = (40., 400.)):
         if mod == 'ct':
             ims = [(unit_to_hu(y), lo, hi), (unit_to_hu(x), lo, hi), (unit_to_hu(x) - unit_to_hu(y), -150, 150)]
         else:
-            ims = [((y + 1) / 2, 0, 1), ((x + 1) / 2, 0, 1), ((x - y) / 2, -0.3, 0.3)]
+            ims = [(unit_to_zero_one(y), 0, 1), (unit_to_zero_one(x), 0, 1), ((x - y) / 2, -0.3, 0.3)]
         for c, (im, vmin, vmax) in enumerate(ims):
             ax[r, c].imshow(im, cmap='gray' if c < 2 else 'RdBu_r', vmin=vmin, vmax=vmax); ax[r, c].axis('off')
         ax[r, 0].set_title('target', fontsize=8); ax[r, 1].set_title(title, fontsize=8)

@@ -8,11 +8,12 @@ import argparse, copy, datetime, gzip, math, os, platform, shutil, statistics, s
 from pathlib import Path
 import numpy as np, torch
 from torch import nn
+from fastcore.meta import delegates
 from monai.inferers import sliding_window_inference
 from monai.transforms import DivisiblePad
 from .core import get_task, atomic_path, require_file
 from .core import DataError
-from .intensity import hu_to_unit, unit_to_hu
+from .intensity import hu_to_unit, unit_to_hu, zero_one_to_unit, unit_to_zero_one
 from .preprocess import zyx_to_ras
 from .io import read_volume, save_nifti
 from .training import load_module, RestorationModule, fast_bf16, restore_batches
@@ -24,7 +25,7 @@ __all__ = ['TiledNet', 'train_size', 'tile_dtype', 'sample_slices', 'restore_sli
 
 # %% ../nbs/02h_restore.ipynb #7f00c5cf
 class TiledNet(nn.Module):
-    "Evaluate `net(x, t, cond, task)` (or `net(x)`) on overlapping `tile`² windows blended with Gaussian weights; with `dtype`, the windows run through a copy of `net` cast to it."
+    "Evaluate `net(x, t, cond, task)` (or a regressor's `net(x, task)`) on overlapping `tile`² windows blended with Gaussian weights; with `dtype`, the windows run through a copy of `net` cast to it."
     def __init__(self, net: nn.Module, tile: int, overlap: float = 0.125, sw_batch_size: int | None = None, dtype: torch.dtype | None = None):
         super().__init__()   # sw_batch_size (windows per network call) None: 16 on a CPU (the 81 windows of a 512² slice
         # through `dit_refine`'s network: 239 / 210 / 221 / 303 ms at 8 / 16 / 32 / 81 per call on 2 cores, median of 4),
@@ -41,9 +42,13 @@ class TiledNet(nn.Module):
         return sliding_window_inference(inp, (self.tile, self.tile), sw, run, overlap=self.overlap,
                                         mode='gaussian', padding_mode='replicate')
     def forward(self, x, t=None, cond=None, task=None):
-        if max(x.shape[-2:]) <= self.tile: return self.net(x) if t is None else self.net(x, t, cond, task)
+        if max(x.shape[-2:]) <= self.tile: return self.net(x, task) if t is None else self.net(x, t, cond, task)
         cast = (lambda v: v) if self.dtype is None else (lambda v: v.to(self.dtype))
-        if t is None: return self._sw(x, lambda w: self.run_net(cast(w)))
+        if t is None and task is None: return self._sw(x, lambda w: self.run_net(cast(w)))
+        if t is None:   # a regressor told the task (a multi-level model): the id rides along as one constant channel
+            C, kb = x.shape[1], task.reshape(-1).expand(len(x)) if task.numel() == 1 else task.reshape(-1)
+            inp = torch.cat([x, kb.to(x.dtype)[:, None, None, None].expand(len(x), 1, *x.shape[-2:])], 1)
+            return self._sw(inp, lambda w: self.run_net(cast(w[:, :C]), w[:, -1, 0, 0].round().to(kb.dtype)))
         # every image's t and task id ride along as two constant channels, so the windows of all images (K samples ×
         # slices) share network calls and each window still carries its own image's t and task
         (B, C), H, W = x.shape[:2], *x.shape[-2:]
@@ -68,8 +73,17 @@ def tile_dtype(device, precision: str = 'auto') -> torch.dtype | None:
     return torch.bfloat16 if fast_bf16(device) else None
 
 @torch.no_grad()
-def sample_slices(module: RestorationModule, x: torch.Tensor, task, nfe: int | None = None, n_samples: int = 1,
-                  seed: int = 0, tile: int | None = -1, overlap: float = 0.125, multiple: int = 16, precision: str = 'auto') -> torch.Tensor:
+def sample_slices(module: RestorationModule, # a trained model (`training.load_module` / `build_module`)
+                  x: torch.Tensor, # (B,1,H,W) degraded slices on [-1, 1], any H, W
+                  task, # the task name or id the model is conditioned on
+                  nfe: int | None = None, # sampler steps; None: the model's default (1 for regressors)
+                  n_samples: int = 1, # K independent samples per slice
+                  seed: int = 0, # seed of sample k is `seed` + k: reruns are identical
+                  tile: int | None = -1, # DiT/SiT tile size; -1: the training size, None: whole slices
+                  overlap: float = 0.125, # fraction of a tile shared with its neighbours
+                  multiple: int = 16, # pad H, W up to a multiple of this (U-Net down-samplings)
+                  precision: str = 'auto', # 'auto', 'fp32' or 'bf16' for DiT/SiT tiles
+                 ) -> torch.Tensor: # (K,B,1,H,W) samples on [-1, 1]
     "K restorations (K,B,1,H,W) of (B,1,H,W) slices of any size on [-1,1], on the CPU: convolutional models in one padded pass, DiT/SiT on `tile`² Gaussian-blended tiles at every sampler step (in bf16 when `precision` allows)."
     if x.ndim != 4 or x.shape[1] != 1: raise ValueError(f"expected slices (B,1,H,W), got {tuple(x.shape)}")
     if tile == -1: tile = train_size(module) or 64
@@ -82,10 +96,15 @@ def sample_slices(module: RestorationModule, x: torch.Tensor, task, nfe: int | N
     finally: module.infer_wrap = before
     return (s if n_samples > 1 else s[None])[..., :H, :W].float().cpu()
 
-def restore_slices(module: RestorationModule, x: torch.Tensor, task, nfe: int | None = None, n_samples: int = 1,
-                   seed: int = 0, tile: int | None = -1, overlap: float = 0.125, multiple: int = 16, precision: str = 'auto'):
+@delegates(sample_slices)
+def restore_slices(module: RestorationModule, # a trained model (`training.load_module` / `build_module`)
+                   x: torch.Tensor, # (B,1,H,W) degraded slices on [-1, 1], any H, W
+                   task, # the task name or id the model is conditioned on
+                   n_samples: int = 1, # K independent samples per slice
+                   **kwargs, # nfe, seed, tile, overlap, multiple, precision: see `sample_slices`
+                  ): # (mean of K, per-pixel std or None when K = 1), each (B,1,H,W)
     "Restore (B,1,H,W) slices of any size on [-1,1] → (mean of K samples, per-pixel std or None when K = 1); see `sample_slices`."
-    s = sample_slices(module, x, task, nfe, n_samples, seed, tile, overlap, multiple, precision)
+    s = sample_slices(module, x, task, n_samples=n_samples, **kwargs)
     return s.mean(0), (s.std(0) if n_samples > 1 else None)
 
 # %% ../nbs/02h_restore.ipynb #c8cadefd
@@ -119,11 +138,12 @@ def time_restore(module: RestorationModule, x: torch.Tensor, task, nfe: int | No
     return tm.result()
 
 def time_study(run_root: Path, models: list[str], out_csv: Path, chosen: dict[str, tuple[int, int]], n: int = 4, repeats: int = 5,
-               device: str | None = None, min_run_s: float = 0.2):
+               device: str | None = None, min_run_s: float = 0.2, checkpoint=None):
     """Time each model of a task's study folder `run_root` (checkpoints, `restored.pt` from 04_evaluate) on `n` test
     slices at its `chosen` (NFE, K) (`study.chosen_settings` of the evaluation CSV), as `time_restore` does but in
     rounds: every round times each model once, so a host that slows down for a while slows every model alike instead
-    of one; write `out_csv` atomically, return the rows."""
+    of one; write `out_csv` atomically, return the rows. `checkpoint(name)` → a model's checkpoint where it is not
+    `run_root/<name>/checkpoints/last.ckpt` (a multi-level model's: `study.StudyPaths.checkpoint`)."""
     import pandas as pd
     from medsr_nb.metrics import load_restored
     r = load_restored(run_root/'restored.pt')
@@ -131,7 +151,7 @@ def time_study(run_root: Path, models: list[str], out_csv: Path, chosen: dict[st
     hw = torch.cuda.get_device_name() if dev == 'cuda' else f'CPU ({platform.machine()})'
     timers, setting = {}, {}
     for name in models:
-        ck = run_root/name/'checkpoints'/'last.ckpt'
+        ck = checkpoint(name) if checkpoint else run_root/name/'checkpoints'/'last.ckpt'
         if name not in chosen or not ck.exists(): continue   # not trained or not evaluated: nothing to time
         module = load_module(ck).to(dev).eval()
         nfe, k = setting[name] = chosen[name]
@@ -159,14 +179,14 @@ def to_model(vol: np.ndarray, modality: str, scale: float | None = None, src=Non
         fg = vol[vol > 0]
         scale = float(np.percentile(fg, 99.5)) if fg.size else 0.
         if not scale > 0: raise DataError(f'{src or "MRI volume"}: no positive voxels, nothing to normalise (an empty or all-zero MRI?)')
-    return np.clip(vol / scale, 0, 1) * 2 - 1, scale
+    return zero_one_to_unit(np.clip(vol / scale, 0, 1)), scale
 
 def from_model(u: np.ndarray, modality: str, scale: float | None = None, std: bool = False) -> np.ndarray:
     "Inverse of `to_model` (with `std=True`: a standard deviation map, scaled but not shifted)."
     u = np.asarray(u, np.float32)
     if modality == 'ct':
         return np.asarray(unit_to_hu(u), np.float32) - (np.float32(unit_to_hu(np.float32(0))) if std else 0)
-    return (u if std else u + 1) / 2 * np.float32(scale)
+    return (u / 2 if std else unit_to_zero_one(u)) * np.float32(scale)
 
 # %% ../nbs/02h_restore.ipynb #be49d98b
 def read_scan(path, allow_gaps: bool = False) -> tuple[np.ndarray, dict]:
@@ -313,8 +333,17 @@ def _check_pixel_size(conv: dict, meta: dict, src) -> str | None:
                 'restoration quality may suffer (the model is applied at the scan\'s own pixel size, not resampled)')
     return None
 
-def restore_volume(module: RestorationModule, vol: np.ndarray, task=None, nfe: int | None = None, n_samples: int = 1,
-                   seed: int = 0, tile: int | None = -1, progress: bool = True, precision: str = 'auto', source=None) -> tuple[np.ndarray, np.ndarray | None]:
+def restore_volume(module: RestorationModule, # a trained model (`training.load_module` / `build_module`)
+                   vol: np.ndarray, # (z, y, x) volume in its own units: CT in HU, MRI magnitude
+                   task = None, # the task; None: the one stored with the model
+                   nfe: int | None = None, # sampler steps; None: the model's default (1 for regressors)
+                   n_samples: int = 1, # K independent samples per slice
+                   seed: int = 0, # seed of slice z, sample k is `seed` + z + k
+                   tile: int | None = -1, # DiT/SiT tile size; -1: the training size, None: whole slices
+                   progress: bool = True, # show a progress bar over slices
+                   precision: str = 'auto', # 'auto', 'fp32' or 'bf16' for DiT/SiT tiles
+                   source = None, # the file it came from, named in errors
+                  ) -> tuple[np.ndarray, np.ndarray | None]: # (mean, std or None), both (z, y, x) in the units of `vol`
     "Restore a (z, y, x) volume in its own units (CT: HU; MRI: magnitude), slice by slice → (mean, std or None), same units."
     from tqdm.auto import tqdm
     conv = getattr(module, 'data_convention', None) or {}
@@ -323,7 +352,7 @@ def restore_volume(module: RestorationModule, vol: np.ndarray, task=None, nfe: i
     u, scale = to_model(vol, task.modality, src=source)
     mean, std = np.empty_like(u), (np.empty_like(u) if n_samples > 1 else None)
     for z in tqdm(range(len(u)), desc='restoring slices', disable=not progress):
-        m, s = restore_slices(module, torch.from_numpy(u[z][None, None]), task.id, nfe, n_samples, seed + z, tile, precision=precision)
+        m, s = restore_slices(module, torch.from_numpy(u[z][None, None]), task.id, n_samples, nfe=nfe, seed=seed + z, tile=tile, precision=precision)
         mean[z] = m[0, 0].numpy()
         if std is not None: std[z] = s[0, 0].numpy()
     return from_model(mean, task.modality, scale), (None if std is None else from_model(std, task.modality, scale, std=True))

@@ -15,9 +15,17 @@ __all__ = ['Interpolant']
 # %% ../nbs/02b_sit.ipynb #8574a093
 class Interpolant:
     "Stochastic interpolant x_t = α(t)·x1 + σ(t)·x0 (t=0 start, t=1 data) trained by velocity regression."
-    def __init__(self, path: str = 'linear', start: str = 'noise', start_noise: float = 0.1, t_scale: float = 1000.,
-                 v_scale: float = 1., train_nfes: tuple[int, ...] | None = None, prediction: str = 'v', min_sigma: float = 0.05,
-                 time_shift: float = 1.):
+    def __init__(self,
+                 path: str = 'linear', # 'linear' (α=t, σ=1−t) or 'gvp' (variance preserving)
+                 start: str = 'noise', # t = 0 starts from 'noise', the 'degraded' image or a 'prior' (posterior-mean estimate), the last two plus `start_noise`
+                 start_noise: float = 0.1, # std of the noise added to a 'degraded' or 'prior' start
+                 t_scale: float = 1000., # t is multiplied by this before the network (DiT time embedding)
+                 v_scale: float = 1., # the network outputs velocity / `v_scale` (a unit-scale target for short flows)
+                 train_nfes: tuple[int, ...] | None = None, # train on the times these step counts visit; None: uniform t
+                 prediction: str = 'v', # the network predicts 'v' (velocity), 'x' (clean image) or 'precond' (preconditioned)
+                 min_sigma: float = 0.05, # floor of σ(t) when a clean-image prediction is turned into a velocity
+                 time_shift: float = 1., # α > 1 pulls the samplers' grid towards the start, t ↦ t / (t + α(1 − t))
+                ):
         if path not in ('linear', 'gvp'): raise ValueError(f"path must be 'linear' or 'gvp', got {path!r}")
         if prediction not in ('v', 'x', 'precond'):
             raise ValueError(f"prediction must be 'v', 'x' or 'precond', got {prediction!r}")

@@ -8,14 +8,15 @@ import json, re
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np, pandas as pd
-from .core import results_dir, study_name, get_task, atomic_path, project_root, SOURCES, CT_RANGE, CT_DISPLAY_WINDOW
+from .core import results_dir, study_name, get_task, TASKS, group_tasks, multi_family, MULTI, atomic_path, project_root, SOURCES, CT_RANGE, CT_DISPLAY_WINDOW
 from .metrics import summarize
 
 # %% auto #0
-__all__ = ['SAMPLE_SCANS', 'StudyPaths', 'as_list', 'as_dict', 'quality_keys', 'chosen_settings', 'read_metrics', 'timing_table',
-           'summary_table', 'markdown_table', 'study_hardware', 'summary_note', 'scored_names', 'segmentation_labels',
+__all__ = ['SAMPLE_SCANS', 'StudyPaths', 'as_list', 'as_dict', 'study_plan', 'quality_keys', 'chosen_settings', 'read_metrics',
+           'timing_table', 'summary_table', 'markdown_table', 'study_hardware', 'summary_note', 'multi_table',
+           'multi_markdown', 'told_table', 'told_markdown', 'multi_block', 'scored_names', 'segmentation_labels',
            'dice_rows', 'dice_summary', 'replace_block', 'render_readme', 'publish_block', 'transfer_geometry',
-           'transfer_sets', 'TaskEvaluation']
+           'transfer_sets', 'restore_batches_of', 'TaskEvaluation']
 
 # %% ../nbs/02i_study.ipynb #d96de0fd
 @dataclass(frozen=True)
@@ -35,7 +36,9 @@ class StudyPaths:
         try: return self.root.resolve() == (project_root()/'results').resolve()
         except FileNotFoundError: return False   # an installed package outside a checkout
     def task_dir(self, task: str) -> Path: return self.runs/task
-    def model_dir(self, task: str, model: str) -> Path: return self.runs/task/model
+    def model_dir(self, task: str, model: str) -> Path:
+        "A model's run folder: under its task, or for a multi-level model (`core.multi_family`) under the task's group, shared by its levels."
+        return self.runs/(get_task(task).group if multi_family(model) else task)/model
     def checkpoint(self, task: str, model: str) -> Path: return self.model_dir(task, model)/'checkpoints'/'last.ckpt'
     def trained(self, task: str, model: str) -> Path:
         "The summary 03_train writes when `model` has finished training on `task` (steps, seconds, device, checkpoint)."
@@ -44,8 +47,8 @@ class StudyPaths:
     def segmenter(self, task: str) -> Path: return self.runs/task/'segmenter.pt'
     def transfer_cache(self, task: str) -> Path: return self.runs/task/'transfer_restored.pt'
     def metrics(self, name: str, kind: str = '') -> Path:
-        "CSV of task (or 'transfer') `name`; `kind`: '' (test split), 'val', 'dice' or 'timing'."
-        if kind not in ('', 'val', 'dice', 'timing'): raise ValueError(f"unknown metrics kind {kind!r}; choose '', 'val', 'dice' or 'timing'")
+        "CSV of task (or 'transfer') `name`; `kind`: '' (test split), 'val', 'dice', 'timing' or 'told' (multi-level models told other levels)."
+        if kind not in ('', 'val', 'dice', 'timing', 'told'): raise ValueError(f"unknown metrics kind {kind!r}; choose '', 'val', 'dice', 'timing' or 'told'")
         return self.root/'metrics'/f"{self.study}_{name}{'_' + kind if kind else ''}.csv"
     def table(self, name: str, ext: str = 'md') -> Path: return self.root/'tables'/f'{self.study}_{name}.{ext}'
     def figure(self, name: str) -> Path: return self.root/'figures'/f'{self.study}_{name}.png'
@@ -68,6 +71,25 @@ def as_dict(v: str | dict | None) -> dict:
     d = json.loads(v) if isinstance(v, str) else dict(v)
     if not isinstance(d, dict): raise TypeError(f"overrides must be a dict or a JSON object, got {v!r}")
     return d
+
+# %% ../nbs/02i_study.ipynb #30bc879f
+def study_plan(cfg: dict, # a study profile (`core.get_profile`)
+               tasks=None, # only these tasks (list or comma string); None: the profile's, with its `multi` groups
+               models=None, # exactly these models on every task; None: as the profile says
+               allows=None, # task → whether the data source serves it (`core.DataSource.allows`); None: every task
+              ) -> dict[str, list[str]]: # task → its models, tasks in task-id order
+    "The models each task of a study runs: the profile's `models` on its `tasks`, plus each `multi` group's levels with its families per level and across levels (`<family>_multi`)."
+    ok = allows or (lambda t: True)
+    plan = {t: list(cfg['models']) for t in cfg['tasks'] if ok(t)}
+    for group, fams in (cfg.get('multi') or {}).items():
+        levels = group_tasks(group)
+        if not all(ok(t) for t in levels): continue   # a multi-level model needs every level
+        for t in levels:
+            ms = plan.setdefault(t, [])
+            ms += [m for m in [*fams, *(f + MULTI for f in fams)] if m not in ms]
+    if as_list(tasks): plan = {t: plan.get(t, list(cfg['models'])) for t in as_list(tasks)}
+    if as_list(models): plan = {t: as_list(models) for t in plan}
+    return dict(sorted(plan.items(), key=lambda kv: get_task(kv[0]).id))
 
 # %% ../nbs/02i_study.ipynb #15fa1228
 def quality_keys(modality: str) -> tuple[str, str]:
@@ -152,6 +174,70 @@ def summary_note(summary: pd.DataFrame, timing: pd.DataFrame | None, profile: st
                "estimate of a sampler, projected onto the measured k-space lines; timed as the model (the projections add one "
                "FFT pair per image and step)."
                if summary.model.str.endswith('+dc').any() else ""))
+
+# %% ../nbs/02i_study.ipynb #35d9b6f7
+def multi_table(summary: pd.DataFrame, # `summary_table` rows
+                tol_db: float = 0.3, # the PSNR a multi-level model may lose against its per-level family member
+               ) -> pd.DataFrame: # one row per task × family with both models' scores and Δ = multi − per-task
+    "Each multi-level model beside its family's per-task model on every level it was scored on."
+    rows, by = [], summary.set_index(['task', 'model'])
+    for r in summary.itertuples():
+        fam = multi_family(r.model)
+        if fam is None or (r.task, fam) not in by.index: continue
+        p = by.loc[(r.task, fam)]
+        rows.append(dict(task=r.task, family=fam, psnr_task=p.psnr, psnr_multi=r.psnr, delta_psnr=r.psnr - p.psnr,
+                         ssim_task=p.ssim, ssim_multi=r.ssim, lpips_task=p.lpips, lpips_multi=r.lpips,
+                         within=bool(r.psnr - p.psnr >= -tol_db)))
+    return pd.DataFrame(rows)
+
+def multi_markdown(m: pd.DataFrame, tol_db: float = 0.3) -> str:
+    "`multi_table` as the README's table."
+    out = ['| Task | Family | PSNR per task | PSNR multi | Δ PSNR | SSIM per task / multi | LPIPS per task / multi |',
+           '|---|---|---|---|---|---|---|']
+    for r in m.itertuples():
+        out.append(f'| {r.task} | {r.family} | {r.psnr_task:.2f} | {r.psnr_multi:.2f} | {r.delta_psnr:+.2f}{"" if r.within else " ✗"} | '
+                   f'{r.ssim_task:.3f} / {r.ssim_multi:.3f} | {r.lpips_task:.3f} / {r.lpips_multi:.3f} |')
+    return '\n'.join(out)
+
+def told_table(paths: StudyPaths, tasks) -> pd.DataFrame | None:
+    "Mean PSNR and mean |restored − input| per multi-level model, true level and level it was told (the `told` CSVs), or None where none ran."
+    frames = [pd.read_csv(p) for t in as_list(tasks) if (p := paths.metrics(t, 'told')).exists() and p.stat().st_size > 1]
+    if not frames: return None
+    d = pd.concat(frames, ignore_index=True)
+    d.insert(1, 'task', d.task_id.map({t.id: n for n, t in TASKS.items()}))
+    return d.groupby(['model', 'task', 'told'], sort=False)[['psnr', 'changed']].mean().reset_index()
+
+def told_markdown(d: pd.DataFrame) -> str:
+    "`told_table` as a table: one row per model and true level, one column per level it was told: PSNR / mean |restored − input| (HU for CT, [0, 1] magnitude for MRI)."
+    told = list(dict.fromkeys(d.told))
+    out = ['| Model | Test level | ' + ' | '.join(f'told {t}' for t in told) + ' |', '|---|---|' + '---|' * len(told)]
+    for (m, t), g in d.groupby(['model', 'task'], sort=False):
+        g, fmt = g.set_index('told'), ('{:.1f} HU' if get_task(t).modality == 'ct' else '{:.4f}')
+        cell = lambda k: f'{g.psnr[k]:.2f} dB / {fmt.format(g.changed[k])}'
+        cells = [(f'**{cell(k)}**' if k == t else cell(k)) if k in g.index else '–' for k in told]
+        out.append(f'| {m} | {t} | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(out)
+
+def multi_block(summary: pd.DataFrame, # `summary_table` rows
+                told: pd.DataFrame | None, # `told_table`
+                max_steps: int, # the optimiser steps of every model, per-task and multi-level alike
+                tol_db: float = 0.3, # the PSNR a multi-level model may lose
+               ) -> str: # Markdown, '' when the study has no multi-level model
+    "The report's and README's section on the multi-level models: `multi_markdown` and `told_markdown` with what they mean."
+    m = multi_table(summary, tol_db)
+    if not len(m): return ''
+    ok = int(m.within.sum())
+    out = [multi_markdown(m, tol_db), '',
+           f'One `<family>_multi` model per family, trained on every level of the group at once (told the level: a task embedding '
+           f'for DiT/SiT, a task channel for the U-Net), against the same family trained on that level alone, both for {max_steps} '
+           f'optimiser steps; the reported estimate of each (mean of K for samplers). Δ PSNR = multi − per task; ✗ marks more than '
+           f'{tol_db:g} dB below. {ok} of {len(m)} within {tol_db:g} dB.']
+    if told is not None and len(told):
+        out += ['', told_markdown(told), '',
+                'The same test inputs restored by each multi-level model told each level (same seeds, NFE and K; only the task id '
+                'changes): PSNR / mean |restored − input|; **bold**: the true level. Told a lower dose, a model that uses the level '
+                'changes its input more (smooths more).']
+    return '\n'.join(out)
 
 # %% ../nbs/02i_study.ipynb #ab645ae5
 def scored_names(restored: dict, models) -> list[str]:
@@ -251,6 +337,11 @@ def transfer_sets(shared: str | Path, tasks, cfg: dict, seed: int = 0) -> dict:
     return sets
 
 # %% ../nbs/02i_study.ipynb #fce0d0d4
+def restore_batches_of(module, x, task, nfe, batch_size, seed, k=1, kspace=None):
+    "`training.restore_batches`, imported when a model is scored (the study's tables need no torch model code)."
+    from medsr_nb.training import restore_batches
+    return restore_batches(module, x, task, nfe, batch_size, seed, k, kspace)
+
 class TaskEvaluation:
     "Score restorations of one task's test split (`test_x` → `test_y`); samplers' NFE and K are chosen on (`val_x`, `val_y`)."
     def __init__(self, test_x, test_y, val_x, val_y, modality: str, task_id: int, samples=(1,), batch_size: int = 32,
@@ -260,6 +351,7 @@ class TaskEvaluation:
         self.modality, self.task_id, self.bs, self.seed, self.lpips, self.device = modality, task_id, batch_size, seed, lpips, device
         self.ks = sorted(int(k) for k in samples); self.K = self.ks[-1]   # K = 1 is a single sample, the others are means
         self.rows, self.val_rows, self.restored, self.chosen = [], [], {}, {}   # chosen: model → (NFE, K)
+        self.told_rows = []   # a multi-level model told each level of its group (`told`)
 
     def timed(self, fn):
         "(fn(), seconds, peak MiB): `torch.cuda.max_memory_allocated` on a GPU, the process's resident high-water mark on a CPU."
@@ -280,8 +372,7 @@ class TaskEvaluation:
                                   peak_mem_mb=mem, **r))
 
     def _restore(self, module, x, nfe, k=1, kspace=None):
-        from medsr_nb.training import restore_batches
-        return restore_batches(module, x, self.task_id, nfe, self.bs, self.seed, k, kspace)
+        return restore_batches_of(module, x, self.task_id, nfe, self.bs, self.seed, k, kspace)
 
     def model(self, name: str, module, nfes, max_nfe: int | None = None):
         "Score `module`: one pass for a regressor; a sampler at each of its `nfes` with K samples, its (NFE, K) chosen on validation."
@@ -316,6 +407,20 @@ class TaskEvaluation:
             self.restored[f'{name}+dc'], self.restored[f'{name}+dc_single'] = s[:k].mean(0), s[0]
             self.chosen[f'{name}+dc'] = (nfe, k)
         return nfe, k
+
+    def told(self, name: str, module, tasks):
+        "Restore the test split with multi-level `module` told each of `tasks` (same inputs, seeds and chosen NFE, K): its PSNR, SSIM and how much it changed the input (mean |restored − input|: HU for CT, [0, 1] for MRI)."
+        from medsr_nb.metrics import image_metrics
+        from medsr_nb.intensity import unit_to_hu, unit_to_zero_one
+        nfe, k = self.chosen[name]
+        units = unit_to_hu if self.modality == 'ct' else unit_to_zero_one
+        for tk in tasks:
+            tid = get_task(tk).id
+            pred = restore_batches_of(module, self.test_x, tid, nfe, self.bs, self.seed, k).reshape(k, *self.test_x.shape).mean(0)
+            changed = (units(pred) - units(self.test_x)).abs().mean(dim=(1, 2, 3))
+            for i, (p, y) in enumerate(zip(pred, self.test_y)):
+                self.told_rows.append(dict(model=name, task_id=self.task_id, told=get_task(tk).name, told_id=tid, nfe=nfe, samples=k,
+                                           index=i, changed=float(changed[i]), **image_metrics(p[0], y[0], self.modality)))
 
     def _dc(self, x):
         "`x` (…, N, 1, H, W) projected onto the test slices' measured k-space (`physics.data_consistency`)."

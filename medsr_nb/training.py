@@ -15,7 +15,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from torch.optim.swa_utils import AveragedModel
-from .core import N_TASKS, TASKS, CT_DISPLAY_WINDOW, Task, atomic_path, atomic_write_text, get_task, require_file
+from .core import N_TASKS, TASKS, CT_DISPLAY_WINDOW, Task, atomic_path, atomic_write_text, get_task, require_file, MULTI, multi_family
 from .datasets import file_sha256
 from .metrics import display_image, batch_psnr
 from .dit import build_dit
@@ -207,16 +207,16 @@ class SiTModule(RestorationModule):
 class UNetModule(RestorationModule):
     "MONAI U-Net regressing the full-quality image as a residual over the input, L1 or L2 loss."
     def __init__(self, name: str = 'unet', size: str = 'tiny', lr: float = 2e-4, weight_decay: float = 0.,
-                 warmup_steps: int = 0, ema_decay: float | None = None, loss: str = 'l1'):
+                 warmup_steps: int = 0, ema_decay: float | None = None, loss: str = 'l1', n_tasks: int = 0):
         super().__init__()
         self.save_hyperparameters()
         if loss not in ('l1', 'l2'): raise ValueError(f"loss must be 'l1' or 'l2', got {loss!r}")
-        self.net = build_unet(size)
+        self.net = build_unet(size, n_tasks=n_tasks)   # n_tasks > 0: told the task (`baselines.TaskChannel`), a multi-level model
         self._init_ema()
     def compute_loss(self, batch):
-        pred = self.net(batch['input'])
+        pred = self.net(batch['input'], batch['task'])
         return (F.l1_loss if self.hparams.loss == 'l1' else F.mse_loss)(pred, batch['target'])
-    def _restore(self, x, task, nfe, seed, **kw): return self.infer_net(x)
+    def _restore(self, x, task, nfe, seed, **kw): return self.infer_net(x, task=task)
 
 class ESRGANModule(RestorationModule):
     "ESRGAN: RRDB generator + VGG-style discriminator, L1 + perceptual + RaGAN, optional pixel-only pretraining."
@@ -228,14 +228,15 @@ class ESRGANModule(RestorationModule):
                  weight_decay: float = 0., ema_decay: float | None = None, pretrain_steps: int = 0,
                  pretrain_lr: float | None = 2e-4,
                  w_pixel: float | None = None, w_percep: float | None = None, w_gan: float | None = None,
-                 train_crop: int | None = None):
+                 train_crop: int | None = None, n_tasks: int = 0, config: str | None = None):
         super().__init__()
         self.save_hyperparameters()
         self.automatic_optimization = False
-        if name not in ESRGAN_CONFIGS: raise KeyError(f"unknown ESRGAN config {name!r}; choose one of {', '.join(ESRGAN_CONFIGS)}")
+        config = config or name   # the loss configuration (`ESRGAN_CONFIGS`); a multi-level model names its family's
+        if config not in ESRGAN_CONFIGS: raise KeyError(f"unknown ESRGAN config {config!r}; choose one of {', '.join(ESRGAN_CONFIGS)}")
         over = {k: v for k, v in dict(w_pixel=w_pixel, w_percep=w_percep, w_gan=w_gan).items() if v is not None}
-        self.loss_fn = esrgan_loss(name, **over)   # FileNotFoundError naming the VGG file when it is needed and absent
-        self.net = build_rrdbnet(size)
+        self.loss_fn = esrgan_loss(config, **over)   # FileNotFoundError naming the VGG file when it is needed and absent
+        self.net = build_rrdbnet(size, n_tasks=n_tasks)
         self.disc = build_discriminator(size)
         if train_crop and train_crop < self.disc.min_size:
             raise ValueError(f"train_crop {train_crop} is below the discriminator's minimum input {self.disc.min_size}")
@@ -246,9 +247,9 @@ class ESRGANModule(RestorationModule):
                 torch.optim.AdamW(self.disc.parameters(), lr=hp.lr_d or hp.lr, weight_decay=hp.weight_decay)]
     def on_train_start(self):
         if '16-mixed' == str(self.trainer.precision): raise ValueError("ESRGANModule does not support precision='16-mixed'; use '32' or 'bf16-mixed'")
-    def compute_loss(self, batch): return F.l1_loss(self.net(batch['input']), batch['target'])
+    def compute_loss(self, batch): return F.l1_loss(self.net(batch['input'], batch['task']), batch['target'])
     def training_step(self, batch, batch_idx):
-        x, y = batch['input'], batch['target']; bs = len(x)
+        x, y, k = batch['input'], batch['target'], batch['task']; bs = len(x)
         c = self.hparams.get('train_crop')
         if c and min(x.shape[-2:]) > c:   # a random c² patch per image, as ESRGAN trains on HR crops; restores whole slices
             ij = [(int(torch.randint(0, x.shape[-2] - c + 1, ())), int(torch.randint(0, x.shape[-1] - c + 1, ()))) for _ in range(bs)]
@@ -256,7 +257,7 @@ class ESRGANModule(RestorationModule):
         opt_g, opt_d = self.optimizers()
         pretrain = self.global_step < self.hparams.pretrain_steps
         for g in opt_g.optimizer.param_groups: g['lr'] = (self.hparams.pretrain_lr or self.hparams.lr) if pretrain else self.hparams.lr
-        fake = self.net(x)
+        fake = self.net(x, k)
         if pretrain:   # PSNR-oriented pretraining: L1 only
             loss = F.l1_loss(fake, y)
             opt_g.zero_grad(); self.manual_backward(loss); opt_g.step(); self.update_ema()
@@ -271,17 +272,17 @@ class ESRGANModule(RestorationModule):
         self.log('train/loss', loss_g, prog_bar=True, batch_size=bs)
         self.log_dict({'train/d_loss': loss_d, **{f'train/{k}': v for k, v in parts.items()}}, batch_size=bs)
         return loss_g
-    def _restore(self, x, task, nfe, seed, **kw): return self.infer_net(x)
+    def _restore(self, x, task, nfe, seed, **kw): return self.infer_net(x, task=task)
 
 # %% ../nbs/02e_training.ipynb #352ae2d4
-def unet_weights(ckpt_path: str | Path) -> tuple[dict, str]:
-    "The network weights of a trained `unet` checkpoint (the regressor f(y) of the predict-and-refine models) and its size."
+def unet_weights(ckpt_path: str | Path) -> tuple[dict, str, int]:
+    "The network weights of a trained U-Net checkpoint (the regressor f(y) of the predict-and-refine models), its size and `n_tasks` (0: one task)."
     p = require_file(ckpt_path, 'trained U-Net checkpoint (the regressor f(y) of a predict-and-refine model)',
                      'train `unet` on this task first (03_train)')
     ck = read_checkpoint(p)
     hp = ck.get('hyper_parameters', {})
-    if hp.get('name') != 'unet': raise ValueError(f"{p}: a {hp.get('name')!r} checkpoint, not a 'unet' one")
-    return {k[4:]: v for k, v in ck['state_dict'].items() if k.startswith('net.')}, hp.get('size', 'tiny')
+    if hp.get('name') not in ('unet', 'unet' + MULTI): raise ValueError(f"{p}: a {hp.get('name')!r} checkpoint, not a U-Net one")
+    return {k[4:]: v for k, v in ck['state_dict'].items() if k.startswith('net.')}, hp.get('size', 'tiny'), int(hp.get('n_tasks') or 0)
 
 class WithPrior(torch.utils.data.Dataset):
     "A dataset's items with the regressor's output for each one under 'prior' (see `RefineModule.with_prior`)."
@@ -300,8 +301,8 @@ class RefineModule(RestorationModule):
     def _init_refine(self):
         hp = self.hparams
         if hp.prior_ckpt:   # the regressor's size comes from its checkpoint (stored, so `load_module` rebuilds it)
-            weights, hp.prior_size = unet_weights(hp.prior_ckpt)
-        self.prior = build_unet(hp.prior_size)
+            weights, hp.prior_size, hp.prior_tasks = unet_weights(hp.prior_ckpt)
+        self.prior = build_unet(hp.prior_size, n_tasks=hp.get('prior_tasks') or 0)
         if hp.prior_ckpt: self.prior.load_state_dict(weights)
         self.prior.requires_grad_(False).eval()
         self.register_buffer('residual_scale', torch.zeros(()))
@@ -313,14 +314,16 @@ class RefineModule(RestorationModule):
         super().train(mode); self.prior.eval(); return self   # the regressor stays frozen, in eval mode
 
     @torch.no_grad()
-    def prior_cond(self, x: torch.Tensor, fy: torch.Tensor | None = None):
+    def prior_cond(self, x: torch.Tensor, task: torch.Tensor, fy: torch.Tensor | None = None):
         "f(y) (computed unless given, e.g. cached by `with_prior`) and the network's condition (f(y), y) stacked as channels."
-        if fy is None: fy = self.prior(x)
+        if fy is None: fy = self.prior(x, task_tensor(task, len(x), x.device))
         return fy, torch.cat([fy.to(x.dtype), x], 1)
 
     @torch.no_grad()
     def with_prior(self, dataset, batch_size: int = 32):
         "`dataset` whose items also carry 'prior' = f(input), computed once (on the GPU when there is one); `dataset` itself if its items change between reads."
+        if isinstance(dataset, torch.utils.data.ConcatDataset):   # a multi-level training set: each level's own way
+            return torch.utils.data.ConcatDataset([self.with_prior(d, batch_size) for d in dataset.datasets])
         if hasattr(dataset, 'with_base'):   # crops of native slices: f of the whole slice, cropped, as whole-slice inference sees it
             return dataset.with_base(self.with_prior(dataset.base, batch_size))
         a, b = dataset[0]['input'], dataset[0]['input']
@@ -328,9 +331,10 @@ class RefineModule(RestorationModule):
         dev = 'cuda' if torch.cuda.is_available() else 'cpu'
         self.prior.to(dev)
         try:
-            xs = [dataset[i]['input'] for i in range(len(dataset))]
+            items = [dataset[i] for i in range(len(dataset))]
+            xs, ks = [it['input'] for it in items], [it['task'] for it in items]
             batch_size = max(1, min(batch_size, batch_size * 64 * 64 // xs[0][0].numel()))   # same memory at any slice size
-            fys = [self.prior(torch.stack(xs[i:i + batch_size]).to(dev, torch.float32)).cpu()
+            fys = [self.prior(torch.stack(xs[i:i + batch_size]).to(dev, torch.float32), torch.stack(ks[i:i + batch_size]).to(dev)).cpu()
                    for i in range(0, len(xs), batch_size)]
         finally: self.prior.to(self.device)
         return WithPrior(dataset, torch.cat(fys))
@@ -343,7 +347,7 @@ class RefineModule(RestorationModule):
         for i in range(0, len(idx), batch_size):
             items = [dataset[int(j)] for j in idx[i:i + batch_size]]
             x, y = (torch.stack([it[k] for it in items]).to(self.device, torch.float32) for k in ('input', 'target'))
-            r = (y - self.prior(x)).double(); ss += float(r.pow(2).sum()); cnt += r.numel()
+            r = (y - self.prior(x, torch.stack([it['task'] for it in items]).to(self.device))).double(); ss += float(r.pow(2).sum()); cnt += r.numel()
         s = math.sqrt(ss / max(cnt, 1))
         if not s > 0: raise ValueError("residual scale is 0: the regressor already reproduces every training target")
         self.residual_scale.fill_(s); return s
@@ -366,16 +370,17 @@ class DiTRefineModule(RefineModule):
                  warmup_steps: int = 50, ema_decay: float | None = 0.9999, nfe: int = 2, val_nfe: int = 2,
                  sampler: str = 'ddim', prediction: str = 'v', num_timesteps: int = 1000, schedule: str = 'linear_beta',
                  train_nfes: str = '1,2,3,4,10', patch_size: int | None = None, stem_channels: int = 32,
-                 pixel_head: bool = True, prior_ckpt: str | None = None, prior_size: str = 'tiny', n_tasks: int = N_TASKS):
+                 pixel_head: bool = True, prior_ckpt: str | None = None, prior_size: str = 'tiny', n_tasks: int = N_TASKS,
+                 prior_tasks: int = 0):
         super().__init__()
         self.save_hyperparameters()
         self.diffusion = GaussianDiffusion(num_timesteps, schedule, prediction, clip_x0=False, train_nfes=_ints(train_nfes))
         self._init_refine()
     def compute_loss(self, batch):
-        fy, cond = self.prior_cond(batch['input'], batch.get('prior'))
+        fy, cond = self.prior_cond(batch['input'], batch['task'], batch.get('prior'))
         return self.diffusion.loss(self.net, (batch['target'] - fy) / self.s, cond, batch['task'])
     def _restore(self, x, task, nfe, seed, method: str | None = None, consistency=None, **kw):
-        fy, cond = self.prior_cond(x)
+        fy, cond = self.prior_cond(x, task)
         fix = None if consistency is None else (lambda r: (consistency(fy + self.s * r) - fy) / self.s)   # in residual units
         r = self.diffusion.sample(self.infer_net, cond, task, nfe=int(nfe or self.hparams.nfe),
                                   method=method or self.hparams.sampler, seed=seed, channels=1, x0_fn=fix, **kw)
@@ -394,7 +399,8 @@ class SiTRefineModule(RefineModule):
                  sampler: str = 'euler', path: str = 'linear', sigma_rel: float = 1., sigma_max: float | None = None,
                  train_nfes: str = '1,2,3,4,10', patch_size: int | None = None,
                  stem_channels: int = 32, pixel_head: bool = True, prior_ckpt: str | None = None,
-                 prior_size: str = 'tiny', n_tasks: int = N_TASKS, prediction: str = 'precond', time_shift: float = 3.):
+                 prior_size: str = 'tiny', n_tasks: int = N_TASKS, prediction: str = 'precond', time_shift: float = 3.,
+                 prior_tasks: int = 0):
         super().__init__()
         self.save_hyperparameters()
         from medsr_nb.sit import Interpolant
@@ -412,18 +418,18 @@ class SiTRefineModule(RefineModule):
         self.interpolant.start_noise, self.interpolant.v_scale = self.sigma_s, self.s
         return self.interpolant
     def compute_loss(self, batch):
-        fy, cond = self.prior_cond(batch['input'], batch.get('prior'))
+        fy, cond = self.prior_cond(batch['input'], batch['task'], batch.get('prior'))
         return self.itp.loss(ResidualInput(self.net, self.s), batch['target'], cond, batch['task'])
     def _restore(self, x, task, nfe, seed, method: str | None = None, consistency=None, **kw):
-        fy, cond = self.prior_cond(x)   # the flow's state lives in image space: `consistency` corrects its x̂1 directly
+        fy, cond = self.prior_cond(x, task)   # the flow's state lives in image space: `consistency` corrects its x̂1 directly
         return self.itp.sample(ResidualInput(self.infer_net, self.s), cond, task, nfe=int(nfe or self.hparams.nfe),
                                method=method or self.hparams.sampler, seed=seed, channels=1, x1_fn=consistency, **kw)
 
 # %% ../nbs/02e_training.ipynb #2034c656
 @dataclasses.dataclass(frozen=True)
 class ModelSpec:
-    "A named model: its module class, fixed keyword arguments and a one-line description."
-    cls: type; kwargs: dict; description: str
+    "A named model: its module class, fixed keyword arguments, a one-line description; `prior`: the trained model its f(y) comes from; `multi`: trained on every level of its task's group (`Task.group`)."
+    cls: type; kwargs: dict; description: str; prior: str | None = None; multi: bool = False
 
 MODELS: dict[str, ModelSpec] = {
     'dit':  ModelSpec(DiTModule, {}, 'DiT, DDPM (v-prediction, 1000 steps), DDIM/DDPM sampling'),
@@ -434,15 +440,27 @@ MODELS: dict[str, ModelSpec] = {
     'esrgan': ModelSpec(ESRGANModule, {}, 'ESRGAN: RRDB + RaGAN + L1 + VGG16 perceptual (L1 weight 1, perceptual 0.1)'),
     'esrgan_paper': ModelSpec(ESRGANModule, {}, "ESRGAN with the paper's loss weights (L1 1e-2, perceptual 1)"),
     'esrgan_nopercep': ModelSpec(ESRGANModule, {}, 'ESRGAN without the perceptual term (RaGAN + L1)'),
-    'dit_refine': ModelSpec(DiTRefineModule, {}, 'DiT predict-and-refine: DDPM on the U-Net residual (x − f(y))/s, trained on the NFE 1–4, 10 grid'),
-    'sit_refine': ModelSpec(SiTRefineModule, {}, 'SiT predict-and-refine (PMRF): linear flow from f(y) + σ_s·ε to x'),
+    'dit_refine': ModelSpec(DiTRefineModule, {}, 'DiT predict-and-refine: DDPM on the U-Net residual (x − f(y))/s, trained on the NFE 1–4, 10 grid', 'unet'),
+    'sit_refine': ModelSpec(SiTRefineModule, {}, 'SiT predict-and-refine (PMRF): linear flow from f(y) + σ_s·ε to x', 'unet'),
     'sit_refine_v': ModelSpec(SiTRefineModule, dict(prediction='v', sigma_max=0.05, time_shift=1.),
-                              'SiT predict-and-refine, plain velocity, σ_s ≤ 0.05, uniform grid (the earlier default; ablation, see 02b)'),
+                              'SiT predict-and-refine, plain velocity, σ_s ≤ 0.05, uniform grid (the earlier default; ablation, see 02b)', 'unet'),
     'sit_refine_x': ModelSpec(SiTRefineModule, dict(prediction='x', sigma_max=0.05, time_shift=1.),
-                              'SiT predict-and-refine with x-prediction, σ_s ≤ 0.05, uniform grid (ablation; see 02b)'),
+                              'SiT predict-and-refine with x-prediction, σ_s ≤ 0.05, uniform grid (ablation; see 02b)', 'unet'),
 }
+# one model per family for every level of a task group, told the level: DiT/SiT by their task embedding, the U-Net and
+# ESRGAN by a task channel (`n_tasks`); a refiner builds on the multi-level U-Net
+for _f in ('unet', 'esrgan', 'dit', 'sit', 'dit_refine', 'sit_refine'):
+    _s = MODELS[_f]
+    MODELS[_f + MULTI] = ModelSpec(_s.cls, {**_s.kwargs, **({'n_tasks': N_TASKS} if _s.cls in (UNetModule, ESRGANModule) else {}),
+                                            **({'config': _f} if _s.cls is ESRGANModule else {})},
+                                   f'{_s.description}; one model for every level of its task group, told the level',
+                                   _s.prior and _s.prior + MULTI, True)
 
-def build_module(name: str, size: str = 'tiny', lr: float | None = None, **kw) -> RestorationModule:
+def build_module(name: str, # a key of `MODELS`
+                 size: str = 'tiny', # a key of the model's size table, e.g. 'tiny', 'S'
+                 lr: float | None = None, # learning rate; None: the model's default
+                 **kw, # other constructor arguments of the module
+                ) -> RestorationModule: # a Lightning `RestorationModule`
     "The Lightning module of model `name` (see `MODELS`) at `size`; `lr` and `kw` override the defaults."
     if name not in MODELS: raise KeyError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
     spec = MODELS[name]

@@ -7,7 +7,8 @@
 
 Stages (each notebook executed with the `medsr_nb` kernel and saved, executed, under results/; <study> is the
 profile, or <profile>-<source> on real data, e.g. full-brats):
-  03_train    per task × model → results/runs/<study>/<task>/<model>/train.ipynb
+  03_train    per task × model → results/runs/<study>/<task>/<model>/train.ipynb (a `<family>_multi` model once for its
+                                 task group: runs/<study>/<group>/<model>/; which task runs what: study.study_plan)
   04_evaluate per task         → results/metrics/<study>_<task>.csv
   05_segment  per task         → results/metrics/<study>_<task>_dice.csv
   07_transfer once             → results/tables/<study>_transfer.md: the phantom-trained models on the real sample
@@ -26,8 +27,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent   # the checkout: notebooks in nbs/; the library is the installed medsr_nb
 from medsr_nb.core import (get_profile, results_dir, data_dir, shared_data_dir, atomic_path, atomic_write_json, get_task,
-                           study_name, sweep_temporaries, folder_lock, scrub_notebook, REAL_SOURCES, SOURCES)
-from medsr_nb.study import StudyPaths, SAMPLE_SCANS, chosen_settings, read_metrics
+                           study_name, sweep_temporaries, folder_lock, scrub_notebook, multi_family, REAL_SOURCES, SOURCES)
+from medsr_nb.study import StudyPaths, SAMPLE_SCANS, chosen_settings, read_metrics, study_plan
 
 STAGES = ('train', 'evaluate', 'segment', 'transfer', 'time', 'report')
 
@@ -121,8 +122,8 @@ def run_nb(nb: str, out: Path, params: dict, force: bool = False, engine: str = 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--profile', default='quick')
-    ap.add_argument('--tasks', default=None, help='comma list (default: the profile\'s tasks)')
-    ap.add_argument('--models', default=None, help="comma list (default: the profile's models; unet first: the refiners build on it)")
+    ap.add_argument('--tasks', default=None, help="comma list (default: the profile's tasks and every level of its `multi` groups)")
+    ap.add_argument('--models', default=None, help="comma list, run on every task (default: the profile's, per task: study.study_plan; unet first: the refiners build on it)")
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--force', action='store_true', help='rerun stages even when done')
     ap.add_argument('--check', action='store_true', help='verify the expected outputs exist at the end')
@@ -153,12 +154,13 @@ def main():
     stages = [s for s in a.stages.split(',') if s]
     bad = [s for s in stages if s not in STAGES]
     if bad or not stages: ap.error(f"unknown stage(s) {bad or [a.stages]}; choose from {', '.join(STAGES)}")
-    if a.tasks: tasks = a.tasks.split(',')
-    else: tasks = [t for t in cfg['tasks'] if SOURCES[a.source].allows(t)]   # e.g. Mayo: ct_dose25 (quarter-dose pairs)
-    for t in tasks:
-        try: get_task(t)
+    for t in (a.tasks or '').split(','):
+        try: t and get_task(t)
         except KeyError as e: ap.error(str(e).strip('"'))
-    models = [m for m in a.models.split(',') if m] if a.models else list(cfg['models'])
+    # task → its models: the profile's models on its tasks, plus the levels of its `multi` groups (e.g. Mayo serves
+    # ct_dose25 only: quarter-dose pairs, no multi-level models)
+    plan = study_plan(cfg, a.tasks, a.models, SOURCES[a.source].allows if not a.tasks else None)
+    tasks, models = list(plan), all_models(plan)
     if not a.child:   # a child runs what its parent checked: it skips importing torch and Lightning (seconds per stage)
         from medsr_nb.training import MODELS
         if set(models) - set(MODELS):
@@ -167,35 +169,50 @@ def main():
     study = study_name(a.profile, a.source)
     data = dict(source=a.source, data_root=str(Path(a.data_root).resolve()) if a.data_root else '')
     print(f'[study] {study}: profile={a.profile} source={a.source} tasks={tasks} models={models} overrides={overrides} results={res}')
-    if a.child: return run(a, cfg, ov, stages, tasks, models, res, study, data)
+    if a.child: return run(a, cfg, ov, stages, plan, res, study, data)
     lock = folder_lock(res, 'study', wait=a.wait)   # one study per results folder: a second one is refused (or waits)
     try: lock.__enter__()
     except RuntimeError as e: sys.exit(f'[study] {e}')
-    try: run(a, cfg, ov, stages, tasks, models, res, study, data)
+    try: run(a, cfg, ov, stages, plan, res, study, data)
     finally: lock.__exit__(None, None, None)
 
-def stage_jobs(tasks: list, models: list, stages: list, transfer_tasks: list = ()) -> dict:
-    """The per-task stages as jobs {(task, stage, model or ''): [jobs it waits for]}: a task's first model trains (and
-    builds the task's data cache) before its other models, a refiner after the task's U-Net, evaluation after every
-    model of the task, segmentation after evaluation, and the restoration of the task's real sample scans
-    (07_transfer, for `transfer_tasks`) after evaluation, which chose its NFE and K. Different tasks never wait for
-    each other."""
+def all_models(plan: dict) -> list:
+    "Every model of `plan`, the task with the most models first (the profile's order, then the multi-level ones)."
+    return list(dict.fromkeys(m for ms in sorted(plan.values(), key=len, reverse=True) for m in ms))
+
+def stage_jobs(plan: dict, stages: list, transfer_tasks: list = ()) -> dict:
+    """The per-task stages of `plan` (task → models, `study.study_plan`) as jobs {(task, stage, model or ''): [jobs it
+    waits for]}: a task's first model trains (and builds the task's data cache) before its other models, a refiner
+    after the U-Net it builds on, evaluation after every model of the task, segmentation after evaluation, and the
+    restoration of the task's real sample scans (07_transfer, for `transfer_tasks`) after evaluation, which chose its
+    NFE and K. A multi-level model trains once, as a job of the first task of its group in the plan, after every
+    level's first model (their data caches); the other levels' evaluations wait for it. Otherwise tasks never wait
+    for each other."""
     from medsr_nb.training import MODELS
+    owner = {}   # (group, multi-level model) → the task whose job trains it
+    for t, ms in plan.items():
+        for m in ms:
+            if MODELS[m].multi: owner.setdefault((get_task(t).group, m), t)
+    train_job = lambda t, m: (owner[(get_task(t).group, m)] if MODELS[m].multi else t, 'train', m)
+    firsts = {t: train_job(t, ms[0]) for t, ms in plan.items() if ms}
     jobs = {}
-    for t in tasks:
+    for t, ms in plan.items():
         trains = []
         if 'train' in stages:
-            for m in models:
-                deps = trains[:1]
-                if MODELS[m].cls.needs_prior and 'unet' in models and (t, 'train', 'unet') not in deps: deps.append((t, 'train', 'unet'))
-                jobs[(t, 'train', m)] = deps; trains.append((t, 'train', m))
+            for m in ms:
+                job = train_job(t, m); trains.append(job)
+                if job[0] != t: continue   # another level trains it
+                deps = [firsts[u] for u in plan if MODELS[m].multi and get_task(u).group == get_task(t).group] or [firsts[t]]
+                deps = [d for d in dict.fromkeys(deps) if d != job]
+                if MODELS[m].prior in ms and train_job(t, MODELS[m].prior) not in deps: deps.append(train_job(t, MODELS[m].prior))
+                jobs[job] = deps
         if 'evaluate' in stages: jobs[(t, 'evaluate', '')] = list(trains)
         if 'segment' in stages: jobs[(t, 'segment', '')] = [(t, 'evaluate', '')] if 'evaluate' in stages else list(trains)
         if t in transfer_tasks:
             jobs[(t, 'transfer', '')] = [(t, 'evaluate', '')] if 'evaluate' in stages else list(trains)
     return jobs
 
-def run_parallel(a, tasks, stages, models, transfer_tasks=()):
+def run_parallel(a, plan, stages, transfer_tasks=()):
     """The per-task stages (`stage_jobs`), `a.jobs` at a time, each in a child `run_study.py --child` process whose
     kernels get cores/jobs torch threads (OMP_NUM_THREADS) and sleep instead of spinning while they wait
     (OMP_WAIT_POLICY=PASSIVE: spinning threads of two jobs on shared cores slowed training ~10× when measured).
@@ -210,12 +227,14 @@ def run_parallel(a, tasks, stages, models, transfer_tasks=()):
     base = [sys.executable, '-u', __file__, '--child', '--profile', a.profile, '--seed', str(a.seed), '--engine', a.engine,
             '--source', a.source, '--data-root', a.data_root] + [x for kv in a.set for x in ('--set', kv)]
     base += ['--force'] if a.force else []
-    pending, done, failed, skipped, running = stage_jobs(tasks, models, stages, transfer_tasks), set(), [], [], 0
+    tasks = list(plan)
+    pending, done, failed, skipped, running = stage_jobs(plan, stages, transfer_tasks), set(), [], [], 0
     print(f'[study] {len(pending)} jobs over {len(tasks)} tasks, {a.jobs} at a time, {threads} torch thread(s) each', flush=True)
     finished, lock, t0 = queue.Queue(), threading.Lock(), time.time()
     def one(job):
         t, stage, m = job; tag = f'[{t}{" " + m if m else ""}{"" if stage == "train" else " " + stage}]'
-        cmd = base + ['--tasks', t, '--stages', stage, '--models', m or ','.join(models)]
+        ms = [x for x in plan[t] if stage != 'transfer' or not multi_family(x)]   # the real scans: per-task models only
+        cmd = base + ['--tasks', t, '--stages', stage, '--models', m or ','.join(ms)]
         p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
         for line in p.stdout:
             with lock: print(f'{tag} {line}', end='', flush=True)
@@ -238,24 +257,26 @@ def run_parallel(a, tasks, stages, models, transfer_tasks=()):
         sys.exit(f'[study] FAILED: {", ".join(" ".join(x for x in j if x) for j in failed)} (output above, prefixed with the job)'
                  + (f'; not run: {", ".join(" ".join(x for x in j if x) for j in skipped)}' if skipped else ''))
 
-def time_stage(paths, tasks, models, force=False):
+def time_stage(paths, plan, force=False):
     """Time every evaluated model of each task alone (`medsr_nb.restore.time_study`: warm-up, the fastest of 5 rounds, 4 test
     slices at the chosen NFE and K) into metrics/<study>_<task>_timing.csv, the summary's ms/slice. A task whose
     timing is newer than its restored images is skipped unless forced."""
     from medsr_nb.restore import time_study
-    for t in tasks:
+    for t, models in plan.items():
         out, src = paths.metrics(t, 'timing'), paths.restored(t)
         if not src.exists(): print(f'[study] time: {t} has no restored test images yet (run evaluate first); skipped'); continue
         if not force and out.exists() and out.stat().st_mtime >= src.stat().st_mtime: print(f'[study] time: {out.name} is up to date'); continue
-        time_study(paths.task_dir(t), models, out, chosen_settings(read_metrics(paths.metrics(t))))
+        time_study(paths.task_dir(t), models, out, chosen_settings(read_metrics(paths.metrics(t))),
+                   checkpoint=lambda m, t=t: paths.checkpoint(t, m))
     return True
 
-def run(a, cfg, ov, stages, tasks, models, res, study, data):
+def run(a, cfg, ov, stages, plan, res, study, data):
     # a run killed hard (SIGKILL, power loss) can leave hidden temporaries of atomic writes (targets are never partial);
     # only those whose writing process is gone are removed, so a cache build in flight elsewhere keeps its files
     if not a.child:
         for root in (res, data_dir()): sweep_temporaries(root)
     kw = dict(force=a.force, engine=a.engine)
+    tasks, models = list(plan), all_models(plan)
     per_task = [s for s in stages if s in ('train', 'evaluate', 'segment')]
     transfer_tasks = [t for t in tasks if t in SAMPLE_SCANS] if a.source == 'synthetic' else []   # tasks with real sample scans
     if 'transfer' in stages and transfer_tasks and not shared_data_dir().exists():
@@ -266,26 +287,26 @@ def run(a, cfg, ov, stages, tasks, models, res, study, data):
         # below then reuses them (its cache) and only scores, tabulates and draws. One task alone still gains: its
         # refiners train side by side once its U-Net is done (a lone task ran stage after stage: on a lent H200 its
         # two refiners took 137 + 127 s one after the other)
-        run_parallel(a, tasks, per_task, models, transfer_tasks if 'transfer' in stages else [])
+        run_parallel(a, plan, per_task, transfer_tasks if 'transfer' in stages else [])
         per_task = []
     paths = StudyPaths(study, res)
-    models = list(models)   # the notebooks get lists and the overrides dict `ov`, not strings
-    plan = []   # (notebook, executed copy, parameters, run_nb options): counted first, for "stage k of n" and the ETA
+    plan_of, plan = plan, []   # (notebook, executed copy, parameters, run_nb options): counted first, for "stage k of n" and the ETA
     for task in (tasks if per_task else []):
         if 'train' in per_task:
-            for model in models:
+            for model in plan_of[task]:
+                if paths.executed('train', task, model) in [p[1] for p in plan]: continue   # a multi-level model: once per group
                 plan.append(('03_train.ipynb', paths.executed('train', task, model),
                              dict(model=model, task=task, profile=a.profile, seed=a.seed, overrides=ov, **data), kw))
         if 'evaluate' in per_task:
             plan.append(('04_evaluate.ipynb', paths.executed('evaluate', task),
-                         dict(task=task, profile=a.profile, models=models, seed=a.seed, overrides=ov, **data), kw))
+                         dict(task=task, profile=a.profile, models=plan_of[task], seed=a.seed, overrides=ov, **data), kw))
         if 'segment' in per_task:
             plan.append(('05_segment.ipynb', paths.executed('segment', task),
-                         dict(task=task, profile=a.profile, models=models, seed=a.seed, overrides=ov, **data), kw))
+                         dict(task=task, profile=a.profile, models=plan_of[task], seed=a.seed, overrides=ov, **data), kw))
     if 'transfer' in stages and transfer_tasks:   # a --child job: one task's restorations, its notebook beside its runs
         out = paths.executed('transfer', transfer_tasks[0] if a.child else None)
         plan.append(('07_transfer.ipynb', out,
-                     dict(profile=a.profile, tasks=list(transfer_tasks), models=models, seed=a.seed,
+                     dict(profile=a.profile, tasks=list(transfer_tasks), models=[m for m in models if not multi_family(m)], seed=a.seed,
                           overrides=ov, shared=str(shared_data_dir())), dict(force=True, engine=a.engine)))
     if 'time' in stages and not a.child:   # after every other stage, so nothing else shares the machine while it times
         plan.append(('time', None, dict(tasks=list(tasks)), dict(force=a.force)))
@@ -299,7 +320,7 @@ def run(a, cfg, ov, stages, tasks, models, res, study, data):
         eta = f', ETA ≈ {el / i * (len(plan) - i) / 60:.0f} min' if i else ''
         print(f'[study] stage {i + 1}/{len(plan)}: {nb} {params.get("task") or ",".join(params.get("tasks", []))} {params.get("model", "")}'
               f' (elapsed {el / 60:.1f} min{eta})', flush=True)
-        ran.append(time_stage(paths, tasks, models, **opts) if nb == 'time' else run_nb(nb, out, params, **opts))
+        ran.append(time_stage(paths, plan_of, **opts) if nb == 'time' else run_nb(nb, out, params, **opts))
     if not all(ran): print('[study] some study notebooks do not exist yet; ran what exists')
     if a.check:
         need = [paths.metrics(t) for t in tasks] + [paths.metrics(t, 'dice') for t in tasks]
