@@ -210,7 +210,8 @@ def window_bounds(level: float, width: float) -> tuple[float, float]:
 # results/tables/ablation_pixel_path_*.md); MRI keeps 4, where 8 cost 0.28 dB on mri_acc4.
 # multi: {task group: [families]}: every level of the group (`Task.group`) joins the study with those families trained
 # per level, and one `<family>_multi` each, trained on all its levels at once and told the level (`study.study_plan`).
-# quick: the CT dose levels with the U-Net and both refiners (ESRGAN, the slowest to train, on ct_dose25 only), for time
+# quick: the CT dose levels with the U-Net and SiT refiner families (ESRGAN and the DiT refiner on ct_dose25 only;
+# `full` has all four families on CT and MRI), to keep `make study` within 30 minutes on 2 cores
 MAYO_PIXEL_MM = 0.7421875   # pixel size of the Mayo L506 sample scans: the geometry the CT noise is calibrated at
 PROFILES: dict[str, dict] = {
     'smoke': dict(size=32, n_train=16, n_val=4, n_test=4, model_size='tiny', max_steps=12, batch_size=4,
@@ -224,7 +225,7 @@ PROFILES: dict[str, dict] = {
                   nfes=[1, 2, 3, 4], samples=[1, 4, 8], max_nfe=4, seg_steps=600, seg_lr=3e-3, esrgan_crop=32,
                   tasks=['ct_dose25', 'mri_acc4'], models=['unet', 'esrgan', 'dit_refine', 'sit_refine'],
                   ct_native=dict(matrix=512, pixel_mm=MAYO_PIXEL_MM, train_slices=64, eval_crops=4), precision='auto',
-                  refine_patch=dict(ct=8), multi={'ct_dose': ['unet', 'dit_refine', 'sit_refine']}),
+                  refine_patch=dict(ct=8), multi={'ct_dose': ['unet', 'sit_refine']}),
     # one lent GPU, both tasks in one 10-minute device call (`scripts/device_bundle.sh`, --jobs 4): train, evaluate,
     # segment, time; CT at the real geometry as in `quick`, 128 training slices at 512²
     'gpu':   dict(size=128, n_train=1024, n_val=48, n_test=32, model_size='S/4', max_steps=1000, batch_size=32,

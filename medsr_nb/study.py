@@ -44,7 +44,9 @@ class StudyPaths:
         "The summary 03_train writes when `model` has finished training on `task` (steps, seconds, device, checkpoint)."
         return self.model_dir(task, model)/'done.json'
     def restored(self, task: str) -> Path: return self.runs/task/'restored.pt'
-    def segmenter(self, task: str) -> Path: return self.runs/task/'segmenter.pt'
+    def segmenter(self, task: str) -> Path:
+        "The segmenter of `task`, trained on full-quality images only: one per task group, whose levels share their targets (e.g. ct_dose50/25/10)."
+        return self.runs/get_task(task).group/'segmenter.pt'
     def transfer_cache(self, task: str) -> Path: return self.runs/task/'transfer_restored.pt'
     def metrics(self, name: str, kind: str = '') -> Path:
         "CSV of task (or 'transfer') `name`; `kind`: '' (test split), 'val', 'dice', 'timing' or 'told' (multi-level models told other levels)."
@@ -220,17 +222,18 @@ def told_markdown(d: pd.DataFrame) -> str:
 
 def multi_block(summary: pd.DataFrame, # `summary_table` rows
                 told: pd.DataFrame | None, # `told_table`
-                max_steps: int, # the optimiser steps of every model, per-task and multi-level alike
+                max_steps: int, # the optimiser steps of a per-task model (a multi-level one: that × its levels)
                 tol_db: float = 0.3, # the PSNR a multi-level model may lose
                ) -> str: # Markdown, '' when the study has no multi-level model
     "The report's and README's section on the multi-level models: `multi_markdown` and `told_markdown` with what they mean."
     m = multi_table(summary, tol_db)
     if not len(m): return ''
-    ok = int(m.within.sum())
+    ok, n_levels = int(m.within.sum()), len(group_tasks(get_task(m.task.iloc[0]).group))
     out = [multi_markdown(m, tol_db), '',
            f'One `<family>_multi` model per family, trained on every level of the group at once (told the level: a task embedding '
-           f'for DiT/SiT, a task channel for the U-Net), against the same family trained on that level alone, both for {max_steps} '
-           f'optimiser steps; the reported estimate of each (mean of K for samplers). Δ PSNR = multi − per task; ✗ marks more than '
+           f'for DiT/SiT, a task channel for the U-Net and ESRGAN), against the same family trained on each level alone for '
+           f'{max_steps} optimiser steps; the multi-level model trains for as many steps as those per-level models together '
+           f'({max_steps} × its {n_levels} levels). The reported estimate of each (mean of K for samplers). Δ PSNR = multi − per task; ✗ marks more than '
            f'{tol_db:g} dB below. {ok} of {len(m)} within {tol_db:g} dB.']
     if told is not None and len(told):
         out += ['', told_markdown(told), '',

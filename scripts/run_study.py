@@ -207,7 +207,9 @@ def stage_jobs(plan: dict, stages: list, transfer_tasks: list = ()) -> dict:
                 if MODELS[m].prior in ms and train_job(t, MODELS[m].prior) not in deps: deps.append(train_job(t, MODELS[m].prior))
                 jobs[job] = deps
         if 'evaluate' in stages: jobs[(t, 'evaluate', '')] = list(trains)
-        if 'segment' in stages: jobs[(t, 'segment', '')] = [(t, 'evaluate', '')] if 'evaluate' in stages else list(trains)
+        if 'segment' in stages:   # a group's levels share one segmenter (StudyPaths.segmenter): the first level trains it
+            first = next(u for u in plan if get_task(u).group == get_task(t).group)
+            jobs[(t, 'segment', '')] = ([(t, 'evaluate', '')] if 'evaluate' in stages else list(trains)) + ([(first, 'segment', '')] if first != t else [])
         if t in transfer_tasks:
             jobs[(t, 'transfer', '')] = [(t, 'evaluate', '')] if 'evaluate' in stages else list(trains)
     return jobs
