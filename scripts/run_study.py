@@ -26,7 +26,7 @@ import argparse, json, os, sys, tempfile, time, traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent   # the checkout: notebooks in nbs/; the library is the installed medsr_nb
-from medsr_nb.core import (get_profile, results_dir, data_dir, shared_data_dir, atomic_path, atomic_write_json, get_task,
+from medsr_nb.core import (get_profile, results_dir, data_dir, shared_data_dir, atomic_path, atomic_write_json, get_task, group_tasks,
                            study_name, sweep_temporaries, folder_lock, scrub_notebook, multi_family, REAL_SOURCES, SOURCES)
 from medsr_nb.study import StudyPaths, SAMPLE_SCANS, chosen_settings, read_metrics, study_plan
 
@@ -214,13 +214,26 @@ def stage_jobs(plan: dict, stages: list, transfer_tasks: list = ()) -> dict:
             jobs[(t, 'transfer', '')] = [(t, 'evaluate', '')] if 'evaluate' in stages else list(trains)
     return jobs
 
+def chain_lengths(jobs: dict) -> dict:
+    """For each job of `stage_jobs`, the work on the longest chain that waits for it, itself included: a job counts 1,
+    the training of a multi-level model as many as its levels (it trains for as many steps as their models together)."""
+    after = {j: [k for k, deps in jobs.items() if j in deps] for j in jobs}
+    weight = lambda j: len(group_tasks(get_task(j[0]).group)) if j[1] == 'train' and multi_family(j[2]) else 1
+    memo = {}
+    def length(j):
+        if j not in memo: memo[j] = weight(j) + max((length(k) for k in after[j]), default=0)
+        return memo[j]
+    return {j: length(j) for j in jobs}
+
 def run_parallel(a, plan, stages, transfer_tasks=()):
     """The per-task stages (`stage_jobs`), `a.jobs` at a time, each in a child `run_study.py --child` process whose
     kernels get cores/jobs torch threads (OMP_NUM_THREADS) and sleep instead of spinning while they wait
     (OMP_WAIT_POLICY=PASSIVE: spinning threads of two jobs on shared cores slowed training ~10× when measured).
     Scheduling stages rather than whole tasks keeps every slot busy when one task costs more than another (CT at
     native resolution: its chain was 31 min against MRI's 22 when each task ran in one process). A free slot takes
-    the ready job of the task with the most work left (listed order breaks ties). Lines are printed as they come,
+    the ready job on the longest chain of jobs still to run after it (`chain_lengths`: a multi-level model's chain
+    through the other levels' data and its refiner to every level's evaluation starts first), then the job of the task
+    with the most work left (listed order breaks ties). Lines are printed as they come,
     prefixed with the job; a failed job fails the run after the others end, and the jobs waiting for it are skipped."""
     import subprocess, threading, queue
     threads = max(1, (os.cpu_count() or 1) // a.jobs)
@@ -231,6 +244,7 @@ def run_parallel(a, plan, stages, transfer_tasks=()):
     base += ['--force'] if a.force else []
     tasks = list(plan)
     pending, done, failed, skipped, running = stage_jobs(plan, stages, transfer_tasks), set(), [], [], 0
+    chain = chain_lengths(pending)
     print(f'[study] {len(pending)} jobs over {len(tasks)} tasks, {a.jobs} at a time, {threads} torch thread(s) each', flush=True)
     finished, lock, t0 = queue.Queue(), threading.Lock(), time.time()
     def one(job):
@@ -246,7 +260,7 @@ def run_parallel(a, plan, stages, transfer_tasks=()):
             for job in lost: skipped.append(job); del pending[job]   # and whatever waits for them, transitively
         ready = [j for j, deps in pending.items() if all(d in done for d in deps)]
         left = {t: sum(1 for j in pending if j[0] == t) for t in tasks}
-        ready.sort(key=lambda j: (-left[j[0]], tasks.index(j[0])))
+        ready.sort(key=lambda j: (-chain[j], -left[j[0]], tasks.index(j[0])))
         while ready and running < a.jobs:
             job = ready.pop(0); del pending[job]; running += 1
             print(f'[study] start {job[0]} {job[1]} {job[2]} (elapsed {(time.time() - t0) / 60:.1f} min, {len(pending)} waiting)', flush=True)
