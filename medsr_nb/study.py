@@ -16,7 +16,7 @@ __all__ = ['SAMPLE_SCANS', 'StudyPaths', 'as_list', 'as_dict', 'study_plan', 'qu
            'timing_table', 'summary_table', 'markdown_table', 'study_hardware', 'summary_note', 'multi_table',
            'multi_markdown', 'told_table', 'told_markdown', 'multi_block', 'scored_names', 'segmentation_labels',
            'dice_rows', 'dice_summary', 'replace_block', 'render_readme', 'publish_block', 'transfer_geometry',
-           'transfer_sets', 'restore_batches_of', 'TaskEvaluation']
+           'transfer_sets', 'TaskEvaluation']
 
 # %% ../nbs/02i_study.ipynb #d96de0fd
 @dataclass(frozen=True)
@@ -340,11 +340,6 @@ def transfer_sets(shared: str | Path, tasks, cfg: dict, seed: int = 0) -> dict:
     return sets
 
 # %% ../nbs/02i_study.ipynb #fce0d0d4
-def restore_batches_of(module, x, task, nfe, batch_size, seed, k=1, kspace=None):
-    "`training.restore_batches`, imported when a model is scored (the study's tables need no torch model code)."
-    from medsr_nb.training import restore_batches
-    return restore_batches(module, x, task, nfe, batch_size, seed, k, kspace)
-
 class TaskEvaluation:
     "Score restorations of one task's test split (`test_x` → `test_y`); samplers' NFE and K are chosen on (`val_x`, `val_y`)."
     def __init__(self, test_x, test_y, val_x, val_y, modality: str, task_id: int, samples=(1,), batch_size: int = 32,
@@ -374,8 +369,10 @@ class TaskEvaluation:
             self.rows.append(dict(model=name, kind=kind, nfe=nfe, samples=samples, index=i, ms_per_slice=1000 * sec / len(pred),
                                   peak_mem_mb=mem, **r))
 
-    def _restore(self, module, x, nfe, k=1, kspace=None):
-        return restore_batches_of(module, x, self.task_id, nfe, self.bs, self.seed, k, kspace)
+    def _restore(self, module, x, nfe, k=1, kspace=None, task=None):
+        "`training.restore_batches` of `x` told this task (or `task`), imported here: the study's tables need no model code."
+        from medsr_nb.training import restore_batches
+        return restore_batches(module, x, self.task_id if task is None else task, nfe, self.bs, self.seed, k, kspace)
 
     def model(self, name: str, module, nfes, max_nfe: int | None = None):
         "Score `module`: one pass for a regressor; a sampler at each of its `nfes` with K samples, its (NFE, K) chosen on validation."
@@ -419,7 +416,7 @@ class TaskEvaluation:
         units = unit_to_hu if self.modality == 'ct' else unit_to_zero_one
         for tk in tasks:
             tid = get_task(tk).id
-            pred = restore_batches_of(module, self.test_x, tid, nfe, self.bs, self.seed, k).reshape(k, *self.test_x.shape).mean(0)
+            pred = self._restore(module, self.test_x, nfe, k, task=tid).reshape(k, *self.test_x.shape).mean(0)
             changed = (units(pred) - units(self.test_x)).abs().mean(dim=(1, 2, 3))
             for i, (p, y) in enumerate(zip(pred, self.test_y)):
                 self.told_rows.append(dict(model=name, task_id=self.task_id, told=get_task(tk).name, told_id=tid, nfe=nfe, samples=k,

@@ -15,7 +15,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from torch.optim.swa_utils import AveragedModel
-from .core import N_TASKS, TASKS, CT_DISPLAY_WINDOW, Task, atomic_path, atomic_write_text, get_task, require_file, MULTI, multi_family
+from .core import N_TASKS, TASKS, CT_DISPLAY_WINDOW, Task, atomic_path, atomic_write_text, get_task, require_file, MULTI
 from .datasets import file_sha256
 from .metrics import display_image, batch_psnr
 from .dit import build_dit
@@ -281,7 +281,8 @@ def unet_weights(ckpt_path: str | Path) -> tuple[dict, str, int]:
                      'train `unet` on this task first (03_train)')
     ck = read_checkpoint(p)
     hp = ck.get('hyper_parameters', {})
-    if hp.get('name') not in ('unet', 'unet' + MULTI): raise ValueError(f"{p}: a {hp.get('name')!r} checkpoint, not a U-Net one")
+    spec = MODELS.get(hp.get('name'))   # the registry knows which models are U-Nets (`unet`, `unet_multi`)
+    if spec is None or spec.cls is not UNetModule: raise ValueError(f"{p}: a {hp.get('name')!r} checkpoint, not a U-Net one")
     return {k[4:]: v for k, v in ck['state_dict'].items() if k.startswith('net.')}, hp.get('size', 'tiny'), int(hp.get('n_tasks') or 0)
 
 class WithPrior(torch.utils.data.Dataset):
