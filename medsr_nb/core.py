@@ -12,8 +12,8 @@ import numpy as np
 __all__ = ['TASKS', 'N_TASKS', 'MULTI', 'CT_RANGE', 'CT_DISPLAY_WINDOW', 'MAYO_PIXEL_MM', 'PROFILES', 'SOURCES', 'REAL_SOURCES',
            'project_root', 'data_dir', 'results_dir', 'shared_data_dir', 'DataError', 'MissingDataError',
            'require_file', 'seed_everything', 'rng_for', 'atomic_path', 'atomic_write_text', 'atomic_write_json',
-           'sweep_temporaries', 'folder_lock', 'scrub_notebook', 'Task', 'get_task', 'group_tasks', 'multi_family',
-           'window_bounds', 'get_profile', 'DataSource', 'study_name']
+           'sweep_temporaries', 'folder_lock', 'scrub_notebook', 'Task', 'get_task', 'group_tasks', 'profile_tasks',
+           'multi_family', 'window_bounds', 'get_profile', 'DataSource', 'study_name']
 
 # %% ../nbs/00_core.ipynb #fd403469
 def project_root(start: str | Path | None = None) -> Path:
@@ -184,6 +184,10 @@ def group_tasks(group: str) -> list[str]:
     out = [t.name for t in sorted(TASKS.values(), key=lambda t: t.id) if t.group == group]
     if not out: raise KeyError(f"unknown task group {group!r}; choose one of {', '.join(sorted({t.group for t in TASKS.values()}))}")
     return out
+
+def profile_tasks(cfg: dict) -> list[str]:
+    "Every task a study profile names: its `tasks`, then every level of its `multi` groups (`study.study_plan` says which run where)."
+    return list(dict.fromkeys([*cfg.get('tasks', []), *(t for g in (cfg.get('multi') or {}) for t in group_tasks(g))]))
 
 MULTI = '_multi'   # `<family>_multi`: one model of `family` trained on every level of a task group (training.MODELS)
 

@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import torch
 from tqdm.auto import tqdm
-from .core import data_dir, rng_for, atomic_path, atomic_write_json, get_task, Task, folder_lock
-from .physics import make_pair
+from .core import data_dir, rng_for, atomic_path, atomic_write_json, get_task, Task, folder_lock, profile_tasks
+from .physics import make_pairs
 
 # %% auto #0
 __all__ = ['SPLITS', 'GENERATOR_VERSION', 'CROP_STREAM', 'split_code', 'synthetic_path', 'manifest_path', 'file_sha256',
-           'cache_is_valid', 'build_synthetic', 'SyntheticPairs', 'NativeCrops', 'native_slices', 'native_crops',
-           'profile_datasets']
+           'cache_is_valid', 'build_synthetic', 'SyntheticPairs', 'window_of', 'NativeCrops', 'native_slices',
+           'native_crops', 'profile_datasets']
 
 # %% ../nbs/01c_datasets.ipynb #bb722c3b
 SPLITS: dict[str, int] = {'train': 0, 'val': 1, 'test': 2}
@@ -45,11 +45,11 @@ def file_sha256(path: str | Path, bufsize: int = 1 << 22) -> str:
 
 # %% ../nbs/01c_datasets.ipynb #b7ee9443
 def _make_item(args):
-    "Worker: item `i` of a split, from its own generator."
-    task, code, i, size, seed, kw = args
-    p = make_pair(task, rng_for(seed, code, i), size, **kw)
-    p['meta'].update(index=int(i), seed=int(seed), split_code=int(code))
-    return p
+    "Worker: item `i` of a split for each of the tasks (several: CT dose levels of one scan, `make_pairs`), from its own generator."
+    tasks, code, i, size, seed, kw = args
+    ps = make_pairs(tasks, rng_for(seed, code, i), size, **kw)
+    for p in ps: p['meta'].update(index=int(i), seed=int(seed), split_code=int(code))
+    return ps
 
 def _worker_init():
     torch.set_num_threads(1)   # one thread per worker process: the pool provides the parallelism
@@ -70,30 +70,46 @@ def cache_is_valid(path: str | Path, params: dict | None = None, verify: bool = 
     if man.get('bytes') != path.stat().st_size: return False
     return not verify or man.get('sha256') == file_sha256(path)
 
-def build_synthetic(task: str | Task, split: str, n: int, size: int, seed: int = 0, root: str | Path | None = None,
-                    workers: int | None = 2, verify: bool = True, progress: bool = True, callback=None, **make_kw) -> Path:
-    "Generate (or reuse) the cached synthetic dataset of `n` pairs; returns the `.npz` path. Atomic, with manifest."
+def build_synthetic(task: str | Task, # the task whose cache file is returned
+                    split: str, n: int, size: int, seed: int = 0, root: str | Path | None = None,
+                    workers: int | None = 2, # processes generating items (None: one per CPU)
+                    verify: bool = True, # check a reused file's checksum
+                    progress: bool = True, callback=None, # callback(i, n) after each item
+                    levels=(), # other CT dose tasks whose caches of this split are built in the same pass when missing
+                    **make_kw, # passed to `physics.make_pair`
+                   ) -> Path: # the `.npz` cache file of `task`
+    """Generate (or reuse) the cached synthetic dataset of `n` pairs; returns the `.npz` path. Atomic, with manifest.
+    With `levels`, the missing caches of those CT dose levels are generated beside `task`'s from the same scans
+    (`physics.make_pairs`): every file is exactly the one built alone, for about half the projector time of one per level."""
     t = get_task(task); code = split_code(split)
     workers = os.cpu_count() if workers is None else workers
+    ts = [t] + [get_task(u) for u in dict.fromkeys(levels) if get_task(u) != t]
+    if len(ts) > 1 and any(u.modality != 'ct' for u in ts): raise ValueError(f"levels: CT dose tasks only, got {[u.name for u in ts]}")
     path = synthetic_path(t, split, n, size, seed, root)
-    params = _params(t, split, n, size, seed, make_kw)
-    if cache_is_valid(path, params, verify): return path
-    with folder_lock(path.parent, f'build-{path.name}', wait=True):   # one builder per cache file: another waits, then reuses it
-        if cache_is_valid(path, params, verify): return path
-        return _generate(t, code, path, params, n, size, seed, workers, progress, callback, make_kw)
+    if cache_is_valid(path, _params(t, split, n, size, seed, make_kw), verify): return path
+    # one builder per group and split (levels built together lock the same name): another waits, then reuses the files
+    with folder_lock(path.parent, f'build-{t.group}_{size}px_{split}_n{n}_s{seed}', wait=True):
+        jobs = [(u, synthetic_path(u, split, n, size, seed, root), _params(u, split, n, size, seed, make_kw)) for u in ts]
+        jobs = [j for j in jobs if j[0] == t or not cache_is_valid(j[1], j[2], verify)]
+        if cache_is_valid(path, jobs[0][2], verify): return path
+        _generate(jobs, code, n, size, seed, workers, progress, callback, make_kw)
+        return path
 
-def _generate(t, code, path, params, n, size, seed, workers, progress, callback, make_kw) -> Path:
-    "Generate and write the cache file `path` and its manifest (`build_synthetic` holds the lock)."
-    manifest_path(path).unlink(missing_ok=True)          # a stale manifest must never vouch for a new file
-    inp = np.empty((n, size, size), np.float32); tgt = np.empty_like(inp); lab = np.empty((n, size, size), np.uint8)
-    metas = [None] * n
-    ksp = np.zeros((n, size, size), np.complex64) if params.get('measured_kspace') else None   # for physics.data_consistency
-    args = [(t.name, code, i, size, seed, make_kw) for i in range(n)]
+def _generate(jobs, code, n, size, seed, workers, progress, callback, make_kw):
+    "Generate and write the cache file and manifest of each (task, path, params) of `jobs` from the same scans (`build_synthetic` holds the lock)."
+    for _, path, _ in jobs: manifest_path(path).unlink(missing_ok=True)   # a stale manifest must never vouch for a new file
+    arrs = [dict(input=np.empty((n, size, size), np.float32), target=np.empty((n, size, size), np.float32),
+                 label=np.empty((n, size, size), np.uint8), meta=[None] * n,
+                 kspace=np.zeros((n, size, size), np.complex64) if params.get('measured_kspace') else None)   # for physics.data_consistency
+            for _, _, params in jobs]
+    args = [(tuple(u.name for u, _, _ in jobs), code, i, size, seed, make_kw) for i in range(n)]
     t0 = time.perf_counter()
     def consume(items):
-        for i, p in enumerate(tqdm(items, total=n, desc=path.stem, disable=not progress)):
-            inp[i], tgt[i], lab[i], metas[i] = p['input'], p['target'], p['label'], p['meta']
-            if ksp is not None: ksp[i] = p['kspace']
+        desc = jobs[0][1].stem + (f' (+{len(jobs) - 1} levels)' if len(jobs) > 1 else '')
+        for i, ps in enumerate(tqdm(items, total=n, desc=desc, disable=not progress)):
+            for a, p in zip(arrs, ps):
+                a['input'][i], a['target'][i], a['label'][i], a['meta'][i] = p['input'], p['target'], p['label'], p['meta']
+                if a['kspace'] is not None: a['kspace'][i] = p['kspace']
             if callback is not None: callback(i, n)
     on_gpu = str(make_kw.get('device') or 'cpu').startswith('cuda')
     if workers and workers > 1 and n > 1 and not on_gpu:
@@ -105,15 +121,15 @@ def _generate(t, code, path, params, n, size, seed, workers, progress, callback,
         finally: ex.shutdown(wait=True, cancel_futures=True)   # on an early stop: drop queued items, reap workers
     else: consume(map(_make_item, args))
     secs = time.perf_counter() - t0
-    with atomic_path(path) as tmp:
-        with open(tmp, 'wb') as f:
-            np.savez(f, input=inp, target=tgt, label=lab, meta=np.array([json.dumps(m) for m in metas]),
-                     **({'kspace': ksp} if ksp is not None else {}))
-    atomic_write_json(manifest_path(path), dict(params, file=path.name, bytes=path.stat().st_size,
-                      sha256=file_sha256(path), arrays=dict(input=[n, size, size], target=[n, size, size], label=[n, size, size]),
-                      seconds=round(secs, 2), slices_per_s=round(n / max(secs, 1e-9), 2), workers=int(workers),
-                      created=time.strftime('%Y-%m-%dT%H:%M:%S')))
-    return path
+    for (u, path, params), a in zip(jobs, arrs):
+        with atomic_path(path) as tmp:
+            with open(tmp, 'wb') as f:
+                np.savez(f, input=a['input'], target=a['target'], label=a['label'], meta=np.array([json.dumps(m) for m in a['meta']]),
+                         **({'kspace': a['kspace']} if a['kspace'] is not None else {}))
+        atomic_write_json(manifest_path(path), dict(params, file=path.name, bytes=path.stat().st_size,
+                          sha256=file_sha256(path), arrays=dict(input=[n, size, size], target=[n, size, size], label=[n, size, size]),
+                          seconds=round(secs, 2), slices_per_s=round(n / max(secs, 1e-9), 2), workers=int(workers),
+                          built_with=[v.name for v, _, _ in jobs if v != u], created=time.strftime('%Y-%m-%dT%H:%M:%S')))
 
 # %% ../nbs/01c_datasets.ipynb #5425dcae
 class SyntheticPairs(torch.utils.data.Dataset):
@@ -127,12 +143,26 @@ class SyntheticPairs(torch.utils.data.Dataset):
             self.metas = [json.loads(s) for s in z['meta']]
             self.kspace = z['kspace'] if 'kspace' in z.files else None   # measured k-space (undersampled MRI)
     def __len__(self) -> int: return len(self.inputs)
-    def __getitem__(self, i: int) -> dict:
-        extra = {} if self.kspace is None else dict(kspace=torch.from_numpy(self.kspace[i][None].copy()))
-        return dict(**extra, input=torch.from_numpy(self.inputs[i][None].copy()), target=torch.from_numpy(self.targets[i][None].copy()),
-                    label=torch.from_numpy(self.labels[i].astype(np.int64)), task=torch.tensor(self.task.id, dtype=torch.int64),
-                    meta=dict(self.metas[i], split=self.split, cache=self.path.name))
+    def __getitem__(self, i: int) -> dict: return self.window(i)
+    def window(self, i: int, box: tuple[int, int, int] | None = None, keys=None) -> dict:
+        "Item `i`, with `box` = (y, x, s) only that crop of each image, copied alone (what `NativeCrops` reads: a 64² crop no longer copies its 512² slice); with `keys` only those entries."
+        w = np.s_[:, :] if box is None else np.s_[box[0]:box[0] + box[2], box[1]:box[1] + box[2]]
+        get = {} if self.kspace is None else dict(kspace=lambda: torch.from_numpy(self.kspace[i][w][None].copy()))
+        get.update(input=lambda: torch.from_numpy(self.inputs[i][w][None].copy()),
+                   target=lambda: torch.from_numpy(self.targets[i][w][None].copy()),
+                   label=lambda: torch.from_numpy(self.labels[i][w].astype(np.int64)),
+                   task=lambda: torch.tensor(self.task.id, dtype=torch.int64),
+                   meta=lambda: dict(self.metas[i], split=self.split, cache=self.path.name))
+        return {k: f() for k, f in get.items() if keys is None or k in keys}
     def __repr__(self): return f"SyntheticPairs({self.task.name}, {self.split}, n={len(self)}, size={self.inputs.shape[-1]})"
+
+def window_of(ds, i: int, box: tuple[int, int, int] | None = None, keys=None) -> dict:
+    "Item `i` of `ds`, only its `box` = (y, x, s) crop of each image when given (and only `keys` when given): through `ds.window` where it has one, else the whole item read and cropped."
+    if hasattr(ds, 'window'): return ds.window(i, box, keys)
+    it = {k: v for k, v in ds[i].items() if keys is None or k in keys}
+    if box is None: return it
+    y, x, s = box
+    return {k: (v[..., y:y + s, x:x + s] if torch.is_tensor(v) and v.ndim >= 2 else v) for k, v in it.items()}
 
 # %% ../nbs/01c_datasets.ipynb #d872f4be
 CROP_STREAM = 0xC0   # key of the crop generators: never the 3-key (seed, split, i) streams of the slices
@@ -146,7 +176,7 @@ class NativeCrops(torch.utils.data.Dataset):
         self.base, self.size, self.per, self.seed, self.stream = base, int(size), int(per_slice), int(seed), int(stream)
         self.min_body, self.level, self.tries = min_body, body_level, tries
         self.n = len(base) * self.per if n is None else min(int(n), len(base) * self.per)
-        self._pos = {}
+        self._pos, self.hw = {}, (int(H), int(W))   # the base's slices share one shape
     def __len__(self) -> int: return self.n
     def with_base(self, base) -> 'NativeCrops':
         "The same crops of another view of the same slices (e.g. `base` with each slice's prior added)."
@@ -155,7 +185,7 @@ class NativeCrops(torch.utils.data.Dataset):
         "Top-left corner of crop `k`: the first of `tries` draws from `rng_for(seed, CROP_STREAM, stream, slice, j)` whose target has ≥ `min_body` of its pixels above `body_level` (else the draw with most)."
         if k not in self._pos:
             i, j = divmod(k, self.per)
-            tgt = self.base[i]['target'][0]; H, W = tgt.shape; s = self.size
+            tgt = window_of(self.base, i, keys=('target',))['target'][0]; H, W = tgt.shape; s = self.size
             body = (tgt > self.level).float()
             rng, best = rng_for(self.seed, CROP_STREAM, self.stream, i, j), (-1.0, (0, 0))
             for _ in range(self.tries):
@@ -167,10 +197,9 @@ class NativeCrops(torch.utils.data.Dataset):
         return self._pos[k]
     def __getitem__(self, k: int) -> dict:
         if not 0 <= k < self.n: raise IndexError(k)
-        it = self.base[k // self.per]; (y, x), s = self.position(k), self.size
-        out = {key: (v[..., y:y + s, x:x + s] if torch.is_tensor(v) and v.ndim >= 2 else v) for key, v in it.items()}
-        H, W = it['input'].shape[-2:]
-        out['meta'] = dict(it['meta'], crop=[y, x, s], slice_shape=[int(H), int(W)], crop_index=int(k))
+        (y, x), s = self.position(k), self.size
+        out = window_of(self.base, k // self.per, (y, x, s))
+        out['meta'] = dict(out['meta'], crop=[y, x, s], slice_shape=list(self.hw), crop_index=int(k))
         return out
     def __repr__(self): return f"NativeCrops({self.base!r}, {len(self)} crops of {self.size}²)"
 
@@ -189,7 +218,10 @@ def native_crops(base, profile: dict, split: str, seed: int = 0) -> NativeCrops:
 def profile_datasets(profile: dict, task: str | Task, seed: int = 0, root: str | Path | None = None,
                      workers: int = 2, **kw) -> dict[str, torch.utils.data.Dataset]:
     "Train/val/test datasets of `task` sized by a profile: `SyntheticPairs` of `size`², or, for CT with `ct_native`, `NativeCrops` of native slices."
-    nat = profile.get('ct_native') if get_task(task).modality == 'ct' else None
+    t = get_task(task)
+    if t.modality == 'ct':   # the profile's other dose levels are built in the same pass: they share every scan's projection
+        kw = dict(kw, levels=[u for u in profile_tasks(profile) if get_task(u).group == t.group])
+    nat = profile.get('ct_native') if t.modality == 'ct' else None
     if not nat:
         return {s: SyntheticPairs(task, s, profile[f'n_{s}'], profile['size'], seed, root, workers, **kw)
                 for s in ('train', 'val', 'test')}

@@ -9,8 +9,8 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from .core import N_TASKS
 
 # %% auto #0
-__all__ = ['DIT_CONFIGS', 'sincos_1d', 'sincos_2d', 'TimestepEmbedder', 'modulate', 'Attention', 'DiTBlock', 'FinalLayer', 'DiT',
-           'dit_config', 'build_dit', 'n_params']
+__all__ = ['DIT_CONFIGS', 'sincos_1d', 'sincos_2d', 'TimestepEmbedder', 'modulate', 'Attention', 'sdpa', 'DiTBlock', 'FinalLayer',
+           'DiT', 'dit_config', 'build_dit', 'n_params']
 
 # %% ../nbs/02a_dit.ipynb #3e7ca5b2
 def sincos_1d(dim: int, pos: torch.Tensor, base: float = 10000.) -> torch.Tensor:
@@ -51,7 +51,17 @@ class Attention(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         B, N, D = x.shape
         q, k, v = self.qkv(x).view(B, N, 3, self.h, D // self.h).permute(2, 0, 3, 1, 4)
-        return self.proj(F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(B, N, D))
+        return self.proj(sdpa(q, k, v).transpose(1, 2).reshape(B, N, D))
+
+def sdpa(q, k, v) -> torch.Tensor:
+    """`F.scaled_dot_product_attention`, in float32 when it trains in bf16 on a CPU: there the bf16 flash kernel's
+    backward was 2–6× slower than float32's at 64–128 tokens and 1.5× at 256 (a DiT-tiny refiner's bf16 training step on
+    64² crops: 0.231 → 0.187 s at patch 8, 64 tokens; 0.400 → 0.356 s at patch 4; `scripts/bench_attention.py`, one
+    thread). Inference keeps bf16, whose forward is the faster one from 256 tokens up."""
+    if q.device.type == 'cpu' and q.dtype == torch.bfloat16 and torch.is_grad_enabled() and q.requires_grad:
+        with torch.autocast('cpu', enabled=False):
+            return F.scaled_dot_product_attention(q.float(), k.float(), v.float()).to(q.dtype)
+    return F.scaled_dot_product_attention(q, k, v)
 
 class DiTBlock(nn.Module):
     "Transformer block whose two LayerNorms and two residual gates are regressed from the conditioning vector."

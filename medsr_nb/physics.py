@@ -4,7 +4,7 @@
 
 # %% ../nbs/01b_physics.ipynb #2ec79f1a
 from __future__ import annotations
-import math, functools
+import copy, math, functools
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -15,9 +15,9 @@ from .intensity import hu_to_unit, unit_to_hu, percentile_normalise, zero_one_to
 # %% auto #0
 __all__ = ['FBP_FILTERS', 'MU_WATER', 'CT_I0', 'CT_ELECTRONIC_STD', 'CT_FILTER', 'MRI_NOISE_STD', 'parallel_angles', 'radon_t',
            'fbp_filter', 'fbp_t', 'fov_mask', 'hu_to_mu', 'mu_to_hu', 'ct_default_I0', 'water_cylinder', 'ct_project',
-           'ct_noisy_projection', 'ct_reconstruct', 'ct_simulate', 'ct_pair', 'ct_insert_noise', 'uniform_roi_noise',
-           'fft2c', 'ifft2c', 'fastmri_mask', 'mri_undersample', 'kspace_truncate', 'bicubic_down_up', 'make_pair',
-           'data_consistency', 'degradation_rows', 'plot_degradations']
+           'ct_noisy_projection', 'ct_reconstruct', 'ct_simulate', 'ct_pair', 'ct_pairs', 'ct_insert_noise',
+           'uniform_roi_noise', 'fft2c', 'ifft2c', 'fastmri_mask', 'mri_undersample', 'kspace_truncate',
+           'bicubic_down_up', 'make_pair', 'make_pairs', 'data_consistency', 'degradation_rows', 'plot_degradations']
 
 # %% ../nbs/01b_physics.ipynb #867ad7d6
 def parallel_angles(n_angles: int) -> np.ndarray:
@@ -172,12 +172,22 @@ def ct_pair(hu, dose: float, rng: np.random.Generator, pixel_mm: float, I0: floa
             n_angles: int | None = None, electronic_std: float = CT_ELECTRONIC_STD,
             filter_name: str = CT_FILTER, device=None):
     "(low-dose, full-dose) reconstructions of one object with independent noise; the full-dose noise is drawn first."
+    lows, full = ct_pairs(hu, [dose], rng, pixel_mm, I0, n_angles, electronic_std, filter_name, device)
+    return lows[0], full
+
+def ct_pairs(hu, doses, rng: np.random.Generator, pixel_mm: float, I0: float | None = None,
+             n_angles: int | None = None, electronic_std: float = CT_ELECTRONIC_STD,
+             filter_name: str = CT_FILTER, device=None):
+    """([low-dose reconstruction at each of `doses`], full-dose reconstruction): exactly `ct_pair` at each dose from
+    equal generators, with the projection and the full-dose scan made once. Each dose's noise is drawn from a copy of
+    `rng` taken after the full-dose draw (the last dose from `rng` itself, which ends as after that dose's `ct_pair`)."""
     p = ct_project(hu, pixel_mm, n_angles, device)
     I0 = I0 or ct_default_I0(pixel_mm, p.shape[-2])
     full = ct_noisy_projection(p, 1.0, rng, I0, electronic_std)
-    low = ct_noisy_projection(p, dose, rng, I0, electronic_std)
-    rec = ct_reconstruct(torch.stack([low, full]), pixel_mm, filter_name)
-    return _to_numpy_like(rec[0], hu), _to_numpy_like(rec[1], hu)
+    gens = [copy.deepcopy(rng) for _ in doses[:-1]] + [rng]
+    lows = [ct_noisy_projection(p, d, g, I0, electronic_std) for d, g in zip(doses, gens)]
+    rec = ct_reconstruct(torch.stack([*lows, full]), pixel_mm, filter_name)   # one back-projection pass for all of them
+    return [_to_numpy_like(r, hu) for r in rec[:-1]], _to_numpy_like(rec[-1], hu)
 
 def ct_insert_noise(hu, dose: float, rng: np.random.Generator, pixel_mm: float, I0: float | None = None,
                     n_angles: int | None = None, electronic_std: float = CT_ELECTRONIC_STD,
@@ -284,11 +294,7 @@ def make_pair(task: str | Task, # a task name (`core.TASKS`) or a `Task`
     "One synthetic example for `task`: dict(input, target float32 (size,size) in [−1,1], label uint8, meta, and for undersampled MRI the measured `kspace`); `pixel_mm` defaults to the phantom's FOV / size."
     t = get_task(task)
     meta = dict(task=t.name, task_id=t.id, kind=t.kind, level=float(t.level))
-    if t.modality == 'ct':
-        hu, lab, pm = ct_phantom(rng, size, pixel_mm)
-        low, full = ct_pair(hu, t.level, rng, pm['pixel_mm'], device=device, **ct_kw)
-        x, y = hu_to_unit(low), hu_to_unit(full)
-        meta.update(modality='ct', source='phantom', spacing_mm=pm['pixel_mm'], dose=float(t.level), n_lesions=pm['n_lesions'])
+    if t.modality == 'ct': return _ct_items([t], rng, size, device, pixel_mm, ct_kw)[0]
     else:
         img, lab, pm = mri_phantom(rng, size, contrast, bias_field, pixel_mm)
         if t.kind == 'acc':
@@ -309,7 +315,30 @@ def make_pair(task: str | Task, # a task name (`core.TASKS`) or a `Task`
                     bias_field=bool(bias_field), noise_std=float(noise_std), scale=s, tumour=pm['tumour'], **extra)
         if t.kind == 'acc': meas = dict(kspace=(kspace / s).astype(np.complex64))   # in the target's magnitude units
     out = dict(input=np.asarray(x, np.float32), target=np.asarray(y, np.float32), label=lab, meta=meta)
-    return out if t.modality == 'ct' or t.kind != 'acc' else dict(out, **meas)
+    return out if t.kind != 'acc' else dict(out, **meas)
+
+def _ct_items(ts: list[Task], rng, size, device, pixel_mm, ct_kw) -> list[dict]:
+    "One CT phantom at each dose level of `ts` (`ct_pairs`): `make_pair`'s items."
+    hu, lab, pm = ct_phantom(rng, size, pixel_mm)
+    lows, full = ct_pairs(hu, [t.level for t in ts], rng, pm['pixel_mm'], device=device, **ct_kw)
+    y = np.asarray(hu_to_unit(full), np.float32)
+    return [dict(input=np.asarray(hu_to_unit(low), np.float32), target=y.copy(), label=lab.copy(),
+                 meta=dict(task=t.name, task_id=t.id, kind=t.kind, level=float(t.level), modality='ct', source='phantom',
+                           spacing_mm=pm['pixel_mm'], dose=float(t.level), n_lesions=pm['n_lesions']))
+            for t, low in zip(ts, lows)]
+
+def make_pairs(tasks: list, # CT dose tasks (`Task.group` 'ct_dose'), or any one task
+               rng: np.random.Generator, # as for `make_pair`
+               size: int = 256, # side of the square images in pixels
+               **kw, # as for `make_pair`
+              ) -> list[dict]: # `make_pair`'s item of each task
+    "`make_pair` of each task from equal generators, in one pass: CT dose levels share the phantom, its projection and the full-dose scan (`ct_pairs`), which are the same at every level."
+    ts = [get_task(t) for t in tasks]
+    if len(ts) == 1: return [make_pair(ts[0], rng, size, **kw)]
+    if any(t.modality != 'ct' for t in ts): raise ValueError(f"make_pairs shares a scan between CT dose levels only, got {[t.name for t in ts]}")
+    mri_only = ('contrast', 'bias_field', 'noise_std', 'mask_kind', 'sr_method')   # `make_pair` ignores them for CT too
+    ct_kw = {k: v for k, v in kw.items() if k not in mri_only + ('device', 'pixel_mm')}
+    return _ct_items(ts, rng, size, kw.get('device'), kw.get('pixel_mm'), ct_kw)
 
 # %% ../nbs/01b_physics.ipynb #9e0f4428
 def data_consistency(x: torch.Tensor, # (…,H,W) MRI estimate on the model scale [-1, 1]
