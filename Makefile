@@ -14,7 +14,7 @@ $(STAMP): settings.ini setup.py constraints.txt scripts/setup_env.sh
 test: setup            ## every notebook's tests + a smoke run of the study + the docs site in Chromium
 	bash scripts/test.sh
 
-study: setup           ## the whole study for PROFILE (quick: CPU, ~37 min on 2 cores; full: GPU); JOBS tasks side by side
+study: setup           ## the whole study for PROFILE (quick: CPU, ~28 min on 2 cores; full: GPU); JOBS tasks side by side
 	$(PY) scripts/run_study.py --profile $(PROFILE) --jobs $(JOBS)
 
 docs: setup            ## offline HTML docs in site/ (nbdev_docs needs Quarto), checked in headless Chromium

@@ -215,7 +215,7 @@ def window_bounds(level: float, width: float) -> tuple[float, float]:
 # multi: {task group: [families]}: every level of the group (`Task.group`) joins the study with those families trained
 # per level, and one `<family>_multi` each, trained on all its levels at once and told the level (`study.study_plan`).
 # quick: the CT dose levels with the U-Net and SiT refiner families (ESRGAN and the DiT refiner on ct_dose25 only;
-# `full` has all four families on CT and MRI), for time: with them `make study` took 37 min 26 s on 2 cores (README)
+# `full` has all four families on CT and MRI), for time: with them `make study` takes 28 min on 2 cores (README)
 MAYO_PIXEL_MM = 0.7421875   # pixel size of the Mayo L506 sample scans: the geometry the CT noise is calibrated at
 PROFILES: dict[str, dict] = {
     'smoke': dict(size=32, n_train=16, n_val=4, n_test=4, model_size='tiny', max_steps=12, batch_size=4,

@@ -332,7 +332,7 @@ class RefineModule(RestorationModule):
         return fy, torch.cat([fy.to(x.dtype), x], 1)
 
     def _shared(self, x, task):
-        "f(y) once for all K samples of a `restore` call: it was a fifth of a refiner's evaluation time when every sample ran it."
+        "f(y) once for all K samples of a `restore` call: it was a quarter of a refiner's evaluation time when every sample ran it."
         return dict(fy=self.prior_cond(x, task)[0])
 
     @torch.no_grad()
