@@ -15,8 +15,8 @@ from .physics import make_pairs
 
 # %% auto #0
 __all__ = ['SPLITS', 'GENERATOR_VERSION', 'CROP_STREAM', 'split_code', 'synthetic_path', 'manifest_path', 'file_sha256',
-           'cache_is_valid', 'build_synthetic', 'SyntheticPairs', 'window_of', 'NativeCrops', 'native_slices',
-           'native_crops', 'profile_datasets']
+           'cache_is_valid', 'build_synthetic', 'SyntheticPairs', 'crop_of', 'window_of', 'NativeCrops',
+           'native_slices', 'native_crops', 'profile_datasets']
 
 # %% ../nbs/01c_datasets.ipynb #bb722c3b
 SPLITS: dict[str, int] = {'train': 0, 'val': 1, 'test': 2}
@@ -146,23 +146,23 @@ class SyntheticPairs(torch.utils.data.Dataset):
     def __getitem__(self, i: int) -> dict: return self.window(i)
     def window(self, i: int, box: tuple[int, int, int] | None = None, keys=None) -> dict:
         "Item `i`, with `box` = (y, x, s) only that crop of each image, copied alone (what `NativeCrops` reads: a 64² crop no longer copies its 512² slice); with `keys` only those entries."
-        w = np.s_[:, :] if box is None else np.s_[box[0]:box[0] + box[2], box[1]:box[1] + box[2]]
-        get = {} if self.kspace is None else dict(kspace=lambda: torch.from_numpy(self.kspace[i][w][None].copy()))
-        get.update(input=lambda: torch.from_numpy(self.inputs[i][w][None].copy()),
-                   target=lambda: torch.from_numpy(self.targets[i][w][None].copy()),
-                   label=lambda: torch.from_numpy(self.labels[i][w].astype(np.int64)),
+        get = {} if self.kspace is None else dict(kspace=lambda: torch.from_numpy(crop_of(self.kspace[i], box)[None].copy()))
+        get.update(input=lambda: torch.from_numpy(crop_of(self.inputs[i], box)[None].copy()),
+                   target=lambda: torch.from_numpy(crop_of(self.targets[i], box)[None].copy()),
+                   label=lambda: torch.from_numpy(crop_of(self.labels[i], box).astype(np.int64)),
                    task=lambda: torch.tensor(self.task.id, dtype=torch.int64),
                    meta=lambda: dict(self.metas[i], split=self.split, cache=self.path.name))
         return {k: f() for k, f in get.items() if keys is None or k in keys}
     def __repr__(self): return f"SyntheticPairs({self.task.name}, {self.split}, n={len(self)}, size={self.inputs.shape[-1]})"
 
+def crop_of(v, box: tuple[int, int, int] | None):
+    "The `box` = (y, x, s) window of the last two axes of array or tensor `v` (a view); `v` itself when `box` is None."
+    return v if box is None else v[..., box[0]:box[0] + box[2], box[1]:box[1] + box[2]]
+
 def window_of(ds, i: int, box: tuple[int, int, int] | None = None, keys=None) -> dict:
     "Item `i` of `ds`, only its `box` = (y, x, s) crop of each image when given (and only `keys` when given): through `ds.window` where it has one, else the whole item read and cropped."
     if hasattr(ds, 'window'): return ds.window(i, box, keys)
-    it = {k: v for k, v in ds[i].items() if keys is None or k in keys}
-    if box is None: return it
-    y, x, s = box
-    return {k: (v[..., y:y + s, x:x + s] if torch.is_tensor(v) and v.ndim >= 2 else v) for k, v in it.items()}
+    return {k: (crop_of(v, box) if torch.is_tensor(v) and v.ndim >= 2 else v) for k, v in ds[i].items() if keys is None or k in keys}
 
 # %% ../nbs/01c_datasets.ipynb #d872f4be
 CROP_STREAM = 0xC0   # key of the crop generators: never the 3-key (seed, split, i) streams of the slices

@@ -4,7 +4,7 @@
 
 # %% ../nbs/01b_physics.ipynb #2ec79f1a
 from __future__ import annotations
-import copy, math, functools
+import copy, inspect, math, functools
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -293,29 +293,30 @@ def make_pair(task: str | Task, # a task name (`core.TASKS`) or a `Task`
              ) -> dict: # dict(input, target, label, meta[, kspace])
     "One synthetic example for `task`: dict(input, target float32 (size,size) in [−1,1], label uint8, meta, and for undersampled MRI the measured `kspace`); `pixel_mm` defaults to the phantom's FOV / size."
     t = get_task(task)
-    meta = dict(task=t.name, task_id=t.id, kind=t.kind, level=float(t.level))
     if t.modality == 'ct': return _ct_items([t], rng, size, device, pixel_mm, ct_kw)[0]
-    else:
-        img, lab, pm = mri_phantom(rng, size, contrast, bias_field, pixel_mm)
-        if t.kind == 'acc':
-            mask = fastmri_mask(size, t.level, t.center_fraction, mask_kind, rng)
-            kspace = _add_kspace_noise(fft2c(np.asarray(img)), noise_std, rng) * mask   # the measurement (as `mri_undersample`)
-            deg = np.abs(ifft2c(kspace)).astype(np.float32)
-            extra = dict(mask_kind=mask_kind, center_fraction=float(t.center_fraction), sampled_fraction=float(mask.mean()))
-        elif t.kind == 'sr':
-            if sr_method == 'kspace': deg = kspace_truncate(img, t.level, noise_std, rng)
-            elif sr_method == 'bicubic': deg = bicubic_down_up(img, int(t.level))
-            else: raise ValueError(f"sr_method must be 'kspace' or 'bicubic', got {sr_method!r}")
-            extra = dict(sr_method=sr_method)
-        else: raise ValueError(f"unknown MRI task kind {t.kind!r}")
-        y, s = percentile_normalise(img, 99.5)
-        x, _ = percentile_normalise(deg, ref=s)
-        x, y = zero_one_to_unit(x), zero_one_to_unit(y)
-        meta.update(modality='mri', source='phantom', spacing_mm=pm['pixel_mm'], contrast=contrast,
-                    bias_field=bool(bias_field), noise_std=float(noise_std), scale=s, tumour=pm['tumour'], **extra)
-        if t.kind == 'acc': meas = dict(kspace=(kspace / s).astype(np.complex64))   # in the target's magnitude units
+    meta = _task_meta(t)
+    img, lab, pm = mri_phantom(rng, size, contrast, bias_field, pixel_mm)
+    if t.kind == 'acc':
+        mask = fastmri_mask(size, t.level, t.center_fraction, mask_kind, rng)
+        kspace = _add_kspace_noise(fft2c(np.asarray(img)), noise_std, rng) * mask   # the measurement (as `mri_undersample`)
+        deg = np.abs(ifft2c(kspace)).astype(np.float32)
+        extra = dict(mask_kind=mask_kind, center_fraction=float(t.center_fraction), sampled_fraction=float(mask.mean()))
+    elif t.kind == 'sr':
+        if sr_method == 'kspace': deg = kspace_truncate(img, t.level, noise_std, rng)
+        elif sr_method == 'bicubic': deg = bicubic_down_up(img, int(t.level))
+        else: raise ValueError(f"sr_method must be 'kspace' or 'bicubic', got {sr_method!r}")
+        extra = dict(sr_method=sr_method)
+    else: raise ValueError(f"unknown MRI task kind {t.kind!r}")
+    y, s = percentile_normalise(img, 99.5)
+    x, _ = percentile_normalise(deg, ref=s)
+    x, y = zero_one_to_unit(x), zero_one_to_unit(y)
+    meta.update(modality='mri', source='phantom', spacing_mm=pm['pixel_mm'], contrast=contrast,
+                bias_field=bool(bias_field), noise_std=float(noise_std), scale=s, tumour=pm['tumour'], **extra)
+    if t.kind == 'acc': meas = dict(kspace=(kspace / s).astype(np.complex64))   # in the target's magnitude units
     out = dict(input=np.asarray(x, np.float32), target=np.asarray(y, np.float32), label=lab, meta=meta)
     return out if t.kind != 'acc' else dict(out, **meas)
+
+def _task_meta(t: Task) -> dict: return dict(task=t.name, task_id=t.id, kind=t.kind, level=float(t.level))
 
 def _ct_items(ts: list[Task], rng, size, device, pixel_mm, ct_kw) -> list[dict]:
     "One CT phantom at each dose level of `ts` (`ct_pairs`): `make_pair`'s items."
@@ -323,8 +324,8 @@ def _ct_items(ts: list[Task], rng, size, device, pixel_mm, ct_kw) -> list[dict]:
     lows, full = ct_pairs(hu, [t.level for t in ts], rng, pm['pixel_mm'], device=device, **ct_kw)
     y = np.asarray(hu_to_unit(full), np.float32)
     return [dict(input=np.asarray(hu_to_unit(low), np.float32), target=y.copy(), label=lab.copy(),
-                 meta=dict(task=t.name, task_id=t.id, kind=t.kind, level=float(t.level), modality='ct', source='phantom',
-                           spacing_mm=pm['pixel_mm'], dose=float(t.level), n_lesions=pm['n_lesions']))
+                 meta=dict(_task_meta(t), modality='ct', source='phantom', spacing_mm=pm['pixel_mm'], dose=float(t.level),
+                           n_lesions=pm['n_lesions']))
             for t, low in zip(ts, lows)]
 
 def make_pairs(tasks: list, # CT dose tasks (`Task.group` 'ct_dose'), or any one task
@@ -336,9 +337,8 @@ def make_pairs(tasks: list, # CT dose tasks (`Task.group` 'ct_dose'), or any one
     ts = [get_task(t) for t in tasks]
     if len(ts) == 1: return [make_pair(ts[0], rng, size, **kw)]
     if any(t.modality != 'ct' for t in ts): raise ValueError(f"make_pairs shares a scan between CT dose levels only, got {[t.name for t in ts]}")
-    mri_only = ('contrast', 'bias_field', 'noise_std', 'mask_kind', 'sr_method')   # `make_pair` ignores them for CT too
-    ct_kw = {k: v for k, v in kw.items() if k not in mri_only + ('device', 'pixel_mm')}
-    return _ct_items(ts, rng, size, kw.get('device'), kw.get('pixel_mm'), ct_kw)
+    a = inspect.signature(make_pair).bind(ts[0], rng, size, **kw).arguments   # split `kw` as `make_pair` itself does
+    return _ct_items(ts, rng, size, a.get('device'), a.get('pixel_mm'), a.get('ct_kw', {}))
 
 # %% ../nbs/01b_physics.ipynb #9e0f4428
 def data_consistency(x: torch.Tensor, # (…,H,W) MRI estimate on the model scale [-1, 1]

@@ -16,7 +16,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from torch.optim.swa_utils import AveragedModel
 from .core import N_TASKS, TASKS, CT_DISPLAY_WINDOW, Task, atomic_path, atomic_write_text, get_task, require_file, MULTI
-from .datasets import file_sha256, window_of
+from .datasets import file_sha256, window_of, crop_of
 from .metrics import display_image, batch_psnr
 from .dit import build_dit
 from .diffusion import GaussianDiffusion
@@ -299,7 +299,7 @@ class WithPrior(torch.utils.data.Dataset):
         "`datasets.window_of` the base's item, with its prior (cropped to `box` as well)."
         out = window_of(self.base, i, box, keys)
         if keys is None or 'prior' in keys:
-            p = self.priors[i]; out['prior'] = p if box is None else p[..., box[0]:box[0] + box[2], box[1]:box[1] + box[2]]
+            out['prior'] = crop_of(self.priors[i], box)
         return out
 
 class RefineModule(RestorationModule):
